@@ -1,0 +1,186 @@
+/**
+ * Users, sessions and API keys (SPEC §2, §10). Passwords are argon2id; session tokens and API key secrets are
+ * random and stored only as SHA-256 hashes, so a lookup by hash is also a constant-time comparison.
+ */
+import { createHash } from 'node:crypto'
+import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2'
+import { DomainError, fail } from '../domain/errors.ts'
+import { iso } from '../domain/types.ts'
+import { isUniqueViolation } from '../store/database.ts'
+import { num } from '../store/schema.ts'
+import type { App } from './app.ts'
+import { newId, newSecret } from './ids.ts'
+
+const ARGON = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } // OWASP's argon2id baseline
+const SESSION_MS = 30 * 86_400_000
+
+export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
+
+export interface UserRow {
+  id: string
+  email: string
+  name: string
+  time_zone: string
+  is_admin: bigint | number
+  created_at: bigint | number | string
+}
+
+export function presentUser(u: UserRow) {
+  return {
+    id: u.id,
+    object: 'user' as const,
+    email: u.email,
+    name: u.name,
+    time_zone: u.time_zone,
+    is_admin: num(u.is_admin) === 1,
+    created_at: iso(num(u.created_at)),
+  }
+}
+
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz })
+    return true
+  } catch {
+    return false
+  }
+}
+
+export async function createUser(app: App, input: { email: string; password: string; name: string; timeZone?: string | undefined; admin?: boolean }) {
+  const email = input.email.trim()
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) fail('parameter_invalid', 'That is not an email address.', 'email')
+  if (input.password.length < 10) fail('parameter_invalid', 'A password has at least 10 characters.', 'password')
+  const tz = input.timeZone ?? 'UTC'
+  if (!isTimeZone(tz)) fail('parameter_invalid', `Unknown time zone: ${tz} (use an IANA name like Europe/Paris).`, 'time_zone')
+  const row = {
+    id: newId('usr'),
+    email,
+    email_lower: email.toLowerCase(),
+    name: input.name,
+    time_zone: tz,
+    password_hash: await argonHash(input.password, ARGON),
+    is_admin: input.admin ? 1 : 0,
+    created_at: BigInt(Date.now()),
+  }
+  try {
+    await app.store.db.insertInto('users').values(row).execute()
+  } catch (e) {
+    if (isUniqueViolation(e)) fail('email_taken', 'A user with this email exists.', 'email')
+    throw e
+  }
+  return presentUser(row)
+}
+
+/** Creates the first admin from the environment when no user has that email (SPEC §2). */
+export async function ensureAdmin(app: App, email: string, password: string) {
+  const existing = await app.store.db.selectFrom('users').select('id').where('email_lower', '=', email.toLowerCase()).executeTakeFirst()
+  if (existing) return
+  try {
+    await createUser(app, { email, password, name: 'Admin', admin: true })
+  } catch (e) {
+    if (!(e instanceof DomainError && e.code === 'email_taken')) throw e
+  }
+}
+
+/** Failed logins per account and per client address (SPEC §10); successful logins are not counted. */
+export class LoginLimiter {
+  private readonly failures = new Map<string, number[]>()
+  constructor(
+    private readonly max = 10,
+    private readonly windowMs = 15 * 60_000,
+  ) {}
+  private recent(key: string, now: number) {
+    const list = (this.failures.get(key) ?? []).filter((t) => now - t < this.windowMs)
+    this.failures.set(key, list)
+    return list
+  }
+  check(keys: string[], now = Date.now()) {
+    if (keys.some((k) => this.recent(k, now).length >= this.max)) {
+      fail('rate_limited', 'Too many failed logins; try again in a few minutes.')
+    }
+  }
+  fail(keys: string[], now = Date.now()) {
+    for (const k of keys) this.recent(k, now).push(now)
+  }
+}
+
+export async function login(app: App, limiter: LoginLimiter, input: { email: string; password: string; ip: string }) {
+  const keys = [`email:${input.email.toLowerCase()}`, `ip:${input.ip}`]
+  limiter.check(keys)
+  const user = await app.store.db.selectFrom('users').selectAll().where('email_lower', '=', input.email.trim().toLowerCase()).executeTakeFirst()
+  const ok = user ? await argonVerify(user.password_hash, input.password).catch(() => false) : false
+  if (!user || !ok) {
+    limiter.fail(keys)
+    return fail('invalid_credentials', 'The email and password do not match.')
+  }
+  const token = newSecret('tks')
+  const now = Date.now()
+  await app.store.db
+    .insertInto('sessions')
+    .values({ token_hash: sha256(token), user_id: user.id, created_at: BigInt(now), expires_at: BigInt(now + SESSION_MS) })
+    .execute()
+  return { object: 'session' as const, token, expires_at: iso(now + SESSION_MS), user: presentUser(user) }
+}
+
+export async function logout(app: App, token: string) {
+  await app.store.db.deleteFrom('sessions').where('token_hash', '=', sha256(token)).execute()
+}
+
+/** The user behind a session token or an API key secret, or null. */
+export async function authenticate(app: App, token: string): Promise<UserRow | null> {
+  const h = sha256(token)
+  const db = app.store.db
+  const cols = ['users.id', 'users.email', 'users.name', 'users.time_zone', 'users.is_admin', 'users.created_at'] as const
+  if (token.startsWith('tks_')) {
+    const row = await db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .select([...cols, 'sessions.expires_at'])
+      .where('sessions.token_hash', '=', h)
+      .executeTakeFirst()
+    return row && num(row.expires_at) > Date.now() ? row : null
+  }
+  if (token.startsWith('sk_')) {
+    const row = await db
+      .selectFrom('api_keys')
+      .innerJoin('users', 'users.id', 'api_keys.user_id')
+      .select(cols)
+      .where('api_keys.secret_hash', '=', h)
+      .where('api_keys.deleted_at', 'is', null)
+      .executeTakeFirst()
+    return row ?? null
+  }
+  return null
+}
+
+const presentKey = (k: { id: string; name: string; last4: string; created_at: bigint | number | string }) => ({
+  id: k.id,
+  object: 'api_key' as const,
+  name: k.name,
+  last4: k.last4,
+  created_at: iso(num(k.created_at)),
+})
+
+export async function createApiKey(app: App, userId: string, name: string) {
+  const secret = newSecret('sk')
+  const row = { id: newId('key'), user_id: userId, name, secret_hash: sha256(secret), last4: secret.slice(-4), created_at: BigInt(Date.now()) }
+  await app.store.db.insertInto('api_keys').values(row).execute()
+  return { ...presentKey(row), secret }
+}
+
+export async function listApiKeys(app: App, userId: string) {
+  const rows = await app.store.db.selectFrom('api_keys').selectAll().where('user_id', '=', userId).where('deleted_at', 'is', null).orderBy('created_at', 'desc').execute()
+  return rows.map(presentKey)
+}
+
+export async function deleteApiKey(app: App, userId: string, id: string) {
+  const res = await app.store.db
+    .updateTable('api_keys')
+    .set({ deleted_at: BigInt(Date.now()) })
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst()
+  if (Number(res.numUpdatedRows) !== 1) fail('resource_missing', `No such API key: ${id}.`)
+  return { id, object: 'api_key' as const, deleted: true }
+}

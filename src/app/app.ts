@@ -1,0 +1,159 @@
+/**
+ * The application core: what every command shares. `run` executes one command as one database transaction —
+ * state, ledger entries, audit record, events (outbox), timers and the idempotent response commit together — and
+ * retries it from a fresh read when a concurrent command won the race.
+ */
+import type { Kysely, Transaction } from 'kysely'
+import type { Contract } from '../domain/contract-model.ts'
+import type { JournalEntry } from '../domain/ledger.ts'
+import type { Offer } from '../domain/offer.ts'
+import type { Actor, DecisionContext, DomainEvent, Effects, TimerChanges } from '../domain/types.ts'
+import { iso } from '../domain/types.ts'
+import { classify, type Store } from '../store/database.ts'
+import { type Versioned, VersionConflict, saveContract, saveOffer } from '../store/repos/aggregate-repo.ts'
+import { appendAudit } from '../store/repos/audit-repo.ts'
+import { insertEvents } from '../store/repos/event-repo.ts'
+import { completeKey } from '../store/repos/idempotency-repo.ts'
+import { NegativeBalance, postEntries } from '../store/repos/ledger-repo.ts'
+import { applyTimers } from '../store/repos/timer-repo.ts'
+import type { DB } from '../store/schema.ts'
+import type { Clock } from './clock.ts'
+import type { Config } from './config.ts'
+import { newId } from './ids.ts'
+import { DEFAULT_PAYMENT_METHOD, type PaymentRail } from './payment-rail.ts'
+import { presentObjectOf, presentOffer } from './present.ts'
+
+export interface Logger {
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+}
+
+export interface App {
+  readonly store: Store
+  readonly clock: Clock
+  readonly config: Config
+  readonly rail: PaymentRail
+  readonly log: Logger
+  /** Called after a commit that set timers or wrote events, so the worker looks sooner. */
+  readonly notify: (what: { timers: boolean; events: boolean }) => void
+}
+
+export interface IdempotentResponse {
+  readonly userId: string
+  readonly key: string
+  readonly status: number
+  /** turns the command's result into the body that is stored and sent */
+  readonly render: (result: unknown) => string
+}
+
+const MAX_ATTEMPTS = 8
+
+export class Tx {
+  private timersTouched = false
+  private eventsWritten = false
+
+  constructor(
+    readonly db: Transaction<DB>,
+    readonly app: App,
+    readonly now: number,
+    readonly actor: Actor,
+  ) {}
+
+  ctx(actor: Actor = this.actor): DecisionContext {
+    return { now: this.now, actor, newId }
+  }
+
+  get touched() {
+    return { timers: this.timersTouched, events: this.eventsWritten }
+  }
+
+  async entries(entries: readonly JournalEntry[]) {
+    await postEntries(this.db, entries, this.now)
+  }
+
+  async timers(changes: TimerChanges) {
+    if (!changes.set.length && !changes.cancel.length) return
+    this.timersTouched = true
+    await applyTimers(this.db, changes, this.now)
+  }
+
+  async events(list: readonly { event: DomainEvent; object: Record<string, unknown>; contractId: string | null }[]) {
+    if (!list.length) return
+    this.eventsWritten = true
+    await insertEvents(
+      this.db,
+      list.map(({ event, object, contractId }) => {
+        const id = newId('evt')
+        const body = JSON.stringify({ id, object: 'event', type: event.type, created_at: iso(this.now), data: { object } })
+        return { id, type: event.type, objectId: event.objectId, contractId, body, createdAt: this.now, audience: event.audience ?? [] }
+      }),
+      () => newId('whd'),
+    )
+  }
+
+  async audit(action: string, target: string, data: Record<string, unknown>) {
+    const a = this.actor
+    const actor = a.kind === 'system' ? 'system' : a.kind === 'admin' ? `admin:${a.id}` : a.id
+    await appendAudit(this.db, this.app.store.caps, { id: newId('aud'), at: this.now, actor, action, target, data })
+  }
+
+  /** Persists a contract decision: rail charges, state, ledger, timers, events, audit. */
+  async commitContract(before: Versioned<Contract> | null, d: Effects & { contract: Contract }, action: string, paymentMethod?: string) {
+    for (const charge of d.railCharges) {
+      await this.app.rail.charge({ paymentMethod: paymentMethod ?? DEFAULT_PAYMENT_METHOD, currency: charge.currency, amount: charge.amount, reference: d.contract.id })
+    }
+    await saveContract(this.db, d.contract, before?.version ?? null)
+    await this.applyEffects(d, d.contract.id, (e) => presentObjectOf(d.contract, e.object, e.objectId))
+    await this.audit(action, d.contract.id, { events: d.events.map((e) => `${e.type}:${e.objectId}`), entries: d.entries.map((e) => e.id) })
+  }
+
+  async commitOffer(before: Versioned<Offer> | null, d: Effects & { offer: Offer }, action: string) {
+    await saveOffer(this.db, d.offer, before?.version ?? null)
+    await this.applyEffects(d, null, () => presentOffer(d.offer))
+    await this.audit(action, d.offer.id, { status: d.offer.status, revision: d.offer.revisions.length })
+  }
+
+  async applyEffects(fx: Effects, contractId: string | null, render: (e: DomainEvent) => Record<string, unknown>) {
+    await this.entries(fx.entries)
+    await this.timers(fx.timers)
+    await this.events(fx.events.map((event) => ({ event, object: event.data ? { ...event.data } : render(event), contractId })))
+  }
+}
+
+function retryable(e: unknown): boolean {
+  return e instanceof VersionConflict || e instanceof NegativeBalance || classify(e) === 'serialization'
+}
+
+/** Runs one command as one transaction; see the module comment. */
+export async function run<T>(
+  app: App,
+  opts: { actor: Actor; idem?: IdempotentResponse | undefined },
+  fn: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    let touched = { timers: false, events: false }
+    try {
+      const result = await app.store.db.transaction().execute(async (trx) => {
+        const tx = new Tx(trx, app, app.clock.now(), opts.actor)
+        const value = await fn(tx)
+        if (opts.idem) await completeKey(trx, opts.idem.userId, opts.idem.key, opts.idem.status, opts.idem.render(value))
+        touched = tx.touched
+        return value
+      })
+      if (touched.timers || touched.events) app.notify(touched)
+      return result
+    } catch (e) {
+      if (attempt < MAX_ATTEMPTS && retryable(e)) {
+        await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt))
+        continue
+      }
+      throw e
+    }
+  }
+}
+
+/** A read outside any command. */
+export function reader(app: App): Kysely<DB> {
+  return app.store.db
+}

@@ -1,0 +1,73 @@
+/**
+ * Contract and milestone use cases (SPEC §5–6): each loads the contract, asks the domain, and commits the decision
+ * in one transaction. The client's available credit is read inside the transaction that spends it.
+ */
+import { decideContract, type ContractCommand } from '../domain/contract-commands.ts'
+import type { Contract } from '../domain/contract-model.ts'
+import { type DisputeCommand, decideDispute } from '../domain/dispute-commands.ts'
+import { available } from '../domain/ledger.ts'
+import { type MilestoneCommand, decideMilestone } from '../domain/milestone-commands.ts'
+import type { Actor } from '../domain/types.ts'
+import type { ContractDecision } from '../domain/contract-work.ts'
+import { balanceOf } from '../store/repos/ledger-repo.ts'
+import { contractFor } from './access.ts'
+import { type App, type IdempotentResponse, type Tx, run } from './app.ts'
+
+type WithoutCredit<T> = T extends { credit: bigint } ? Omit<T, 'credit'> : T
+
+/** The object a command names: a milestone, refund request, dispute, amendment or the contract itself. */
+function targetOf(cmd: { type: string } & Record<string, unknown>, contractId?: string): string {
+  for (const k of ['milestoneId', 'refundRequestId', 'disputeId', 'amendmentId']) {
+    if (typeof cmd[k] === 'string') return cmd[k] as string
+  }
+  const ids = cmd.milestoneIds as string[] | undefined
+  return contractId ?? ids?.[0] ?? ''
+}
+
+async function decideAndCommit(
+  tx: Tx,
+  target: string,
+  what: string,
+  decide: (c: Contract) => Promise<ContractDecision> | ContractDecision,
+  action: string,
+  paymentMethod?: string,
+) {
+  const before = await contractFor(tx.db, target, tx.actor, what)
+  const d = await decide(before.value)
+  await tx.commitContract(before, d, action, paymentMethod)
+  return d.contract
+}
+
+export async function milestoneCommand(
+  app: App,
+  actor: Actor,
+  cmd: WithoutCredit<MilestoneCommand>,
+  opts: { idem?: IdempotentResponse | undefined; paymentMethod?: string | undefined; contractId?: string } = {},
+) {
+  return run(app, { actor, idem: opts.idem }, async (tx) => {
+    const target = opts.contractId ?? targetOf(cmd as never)
+    return decideAndCommit(
+      tx,
+      target,
+      cmd.type.includes('refund_') ? 'refund request' : 'milestone',
+      async (c) => {
+        const credit = cmd.type === 'fund' || cmd.type === 'approve' ? await balanceOf(tx.db, available(c.clientId), c.currency) : 0n
+        return decideMilestone(c, { ...cmd, credit } as MilestoneCommand, tx.ctx())
+      },
+      `milestone.${cmd.type}`,
+      opts.paymentMethod,
+    )
+  })
+}
+
+export async function disputeCommand(app: App, actor: Actor, cmd: DisputeCommand, idem?: IdempotentResponse) {
+  return run(app, { actor, idem }, (tx) =>
+    decideAndCommit(tx, targetOf(cmd as never), cmd.type === 'open_dispute' ? 'milestone' : 'dispute', (c) => decideDispute(c, cmd, tx.ctx()), `dispute.${cmd.type}`),
+  )
+}
+
+export async function contractCommand(app: App, actor: Actor, target: string, cmd: ContractCommand, idem?: IdempotentResponse) {
+  return run(app, { actor, idem }, (tx) =>
+    decideAndCommit(tx, target, cmd.type.includes('amendment') ? 'amendment' : 'contract', (c) => decideContract(c, cmd, tx.ctx()), `contract.${cmd.type}`),
+  )
+}

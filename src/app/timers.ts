@@ -1,0 +1,42 @@
+/**
+ * Running one due timer as a normal command: its row is deleted in the same transaction as its effects, guarded by
+ * its deadline, so a timer that two workers both picked up — or that runs again after a crash — fires exactly once.
+ */
+import { decideContract } from '../domain/contract-commands.ts'
+import { decideOffer } from '../domain/offer.ts'
+import type { Actor } from '../domain/types.ts'
+import { loadContract, loadOffer } from '../store/repos/aggregate-repo.ts'
+import type { DueTimer } from '../store/repos/timer-repo.ts'
+import { type App, run } from './app.ts'
+import { releaseHold } from './money.ts'
+
+const SYSTEM: Actor = { kind: 'system' }
+
+/** Returns false when the timer had already run or was re-set meanwhile. */
+export async function runTimer(app: App, t: DueTimer): Promise<boolean> {
+  return run(app, { actor: SYSTEM }, async (tx) => {
+    const del = await tx.db.deleteFrom('timers').where('key', '=', t.key).where('run_at', '=', BigInt(t.runAt)).executeTakeFirst()
+    if (Number(del.numDeletedRows) !== 1) return false
+    switch (t.kind) {
+      case 'offer_expiry': {
+        const before = await loadOffer(tx.db, t.payload.offerId!)
+        if (!before) return true
+        const d = decideOffer(before.value, { type: 'expire' }, tx.ctx())
+        if (d.offer !== before.value) await tx.commitOffer(before, d, 'offer.expire')
+        return true
+      }
+      case 'hold_release':
+        await releaseHold(tx, t.payload)
+        return true
+      default: {
+        const before = await loadContract(tx.db, t.payload.contractId!)
+        if (!before) return true
+        const d = decideContract(before.value, { type: 'timer', timer: t }, tx.ctx())
+        if (d.events.length || d.entries.length || d.timers.set.length || d.timers.cancel.length) {
+          await tx.commitContract(before, d, `timer.${t.kind}`)
+        }
+        return true
+      }
+    }
+  })
+}

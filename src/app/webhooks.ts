@@ -1,0 +1,100 @@
+/** Webhook endpoints and their delivery log (SPEC §9). The secret is shown once, at creation. */
+import { randomBytes } from 'node:crypto'
+import { fail } from '../domain/errors.ts'
+import { iso } from '../domain/types.ts'
+import { refuseUrl } from '../jobs/url-guard.ts'
+import { num } from '../store/schema.ts'
+import type { App } from './app.ts'
+import { newId } from './ids.ts'
+
+type EndpointRow = { id: string; url: string; enabled_events: string; enabled: number | bigint; created_at: number | bigint | string }
+
+const presentEndpoint = (e: EndpointRow) => ({
+  id: e.id,
+  object: 'webhook_endpoint' as const,
+  url: e.url,
+  enabled_events: JSON.parse(e.enabled_events) as string[],
+  enabled: num(e.enabled) === 1,
+  created_at: iso(num(e.created_at)),
+})
+
+export async function createEndpoint(app: App, userId: string, input: { url: string; enabledEvents: string[] }) {
+  const why = await refuseUrl(input.url, app.config.webhookAllowPrivate)
+  if (why) fail('parameter_invalid', `The webhook URL ${why}.`, 'url')
+  const secret = `whsec_${randomBytes(24).toString('base64url')}`
+  const row = {
+    id: newId('whe'),
+    user_id: userId,
+    url: input.url,
+    secret,
+    enabled_events: JSON.stringify([...new Set(input.enabledEvents)]),
+    enabled: 1,
+    created_at: BigInt(app.clock.now()),
+  }
+  await app.store.db.insertInto('webhook_endpoints').values(row).execute()
+  return { ...presentEndpoint(row), secret }
+}
+
+export async function listEndpoints(app: App, userId: string) {
+  const rows = await app.store.db.selectFrom('webhook_endpoints').selectAll().where('user_id', '=', userId).where('deleted_at', 'is', null).orderBy('created_at', 'desc').execute()
+  return rows.map(presentEndpoint)
+}
+
+async function ownEndpoint(app: App, userId: string, id: string) {
+  const row = await app.store.db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).where('user_id', '=', userId).where('deleted_at', 'is', null).executeTakeFirst()
+  return row ?? fail('resource_missing', `No such webhook endpoint: ${id}.`)
+}
+
+export async function deleteEndpoint(app: App, userId: string, id: string) {
+  await ownEndpoint(app, userId, id)
+  await app.store.db.updateTable('webhook_endpoints').set({ deleted_at: BigInt(app.clock.now()), enabled: 0 }).where('id', '=', id).execute()
+  return { id, object: 'webhook_endpoint' as const, deleted: true }
+}
+
+type DeliveryRow = {
+  id: string
+  endpoint_id: string
+  event_id: string
+  status: string
+  attempts: number | bigint
+  next_attempt_at: number | bigint | string | null
+  last_status: number | bigint | null
+  last_error: string | null
+  created_at: number | bigint | string
+  delivered_at: number | bigint | string | null
+}
+
+export const presentDelivery = (d: DeliveryRow) => ({
+  id: d.id,
+  object: 'webhook_delivery' as const,
+  endpoint_id: d.endpoint_id,
+  event_id: d.event_id,
+  status: d.status,
+  attempts: num(d.attempts),
+  next_attempt_at: d.next_attempt_at === null || d.status !== 'pending' ? null : iso(num(d.next_attempt_at)),
+  last_response_status: d.last_status === null ? null : num(d.last_status),
+  last_error: d.last_error,
+  created_at: iso(num(d.created_at)),
+  delivered_at: d.delivered_at === null ? null : iso(num(d.delivered_at)),
+})
+
+export async function listDeliveries(app: App, userId: string, endpointId: string, page: { limit: number; startingAfter: string | null }) {
+  await ownEndpoint(app, userId, endpointId)
+  let q = app.store.db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', endpointId)
+  if (page.startingAfter) q = q.where('id', '<', page.startingAfter)
+  const rows = await q.orderBy('id', 'desc').limit(page.limit + 1).execute()
+  return { data: rows.slice(0, page.limit).map(presentDelivery), hasMore: rows.length > page.limit }
+}
+
+/** Manual redelivery: the delivery is due again now (its attempt count goes on). */
+export async function retryDelivery(app: App, userId: string, id: string) {
+  const row = await app.store.db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst()
+  if (!row) return fail('resource_missing', `No such webhook delivery: ${id}.`)
+  await app.store.db
+    .updateTable('webhook_deliveries')
+    .set({ status: 'pending', next_attempt_at: BigInt(app.clock.now()), lease_until: null })
+    .where('id', '=', id)
+    .execute()
+  app.notify({ timers: false, events: true })
+  return presentDelivery({ ...row, status: 'pending', next_attempt_at: BigInt(app.clock.now()) })
+}

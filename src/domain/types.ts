@@ -1,0 +1,76 @@
+/** Shared shapes of the domain: who acts, when, and what a decision produces. */
+import type { JournalEntry } from './ledger.ts'
+
+export type Actor =
+  | { readonly kind: 'user'; readonly id: string }
+  | { readonly kind: 'admin'; readonly id: string }
+  | { readonly kind: 'system' }
+
+/** What a decider may ask of the world: the time, fresh ids, the config it runs under. */
+export interface DecisionContext {
+  /** ms since the epoch, from the injected clock */
+  readonly now: number
+  readonly actor: Actor
+  readonly newId: (prefix: string) => string
+}
+
+export type ObjectKind =
+  | 'offer'
+  | 'contract'
+  | 'milestone'
+  | 'amendment'
+  | 'refund_request'
+  | 'dispute'
+  | 'payout'
+  | 'balance'
+
+/** An event to record (outbox); the application renders `data.object` from the saved state. */
+export interface DomainEvent {
+  readonly type: string
+  readonly object: ObjectKind
+  readonly objectId: string
+  /** users who see it; contract events go to both parties */
+  readonly audience?: readonly string[]
+  /** extra data when the object is not a stored one (balance.available) */
+  readonly data?: Readonly<Record<string, unknown>>
+}
+
+export type TimerKind =
+  | 'auto_release'
+  | 'review_reminder'
+  | 'refund_expiry'
+  | 'dispute_response'
+  | 'dispute_negotiation'
+  | 'offer_expiry'
+  | 'hold_release'
+  | 'dormancy'
+
+/** A durable timer: one per key; setting a key again replaces it. */
+export interface TimerSpec {
+  readonly key: string
+  readonly kind: TimerKind
+  readonly runAt: number
+  readonly payload: Readonly<Record<string, string>>
+}
+
+export interface TimerChanges {
+  readonly set: readonly TimerSpec[]
+  readonly cancel: readonly string[]
+}
+
+/** What a decision produces besides the new state. */
+export interface Effects {
+  readonly events: DomainEvent[]
+  readonly entries: JournalEntry[]
+  readonly timers: { set: TimerSpec[]; cancel: string[] }
+  /** what must be charged through the payment rail (the app charges it before committing) */
+  readonly railCharges: { currency: string; amount: bigint }[]
+}
+
+export function noEffects(): Effects {
+  return { events: [], entries: [], timers: { set: [], cancel: [] }, railCharges: [] }
+}
+
+export const DAY_MS = 86_400_000
+export const HOUR_MS = 3_600_000
+export const iso = (ms: number) => new Date(ms).toISOString()

@@ -1,0 +1,71 @@
+/** Error mapping, written once: DomainError → Stripe-style body; schema failures → the field they name. */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { DomainError, type ErrorCode, ERROR_CODES } from '../domain/errors.ts'
+
+interface AjvError {
+  keyword: string
+  instancePath: string
+  params: Record<string, unknown>
+  message?: string
+}
+
+/** "/milestones/0/amount" → "milestones[0].amount" */
+function paramOf(path: string, extra?: unknown): string {
+  const parts = path.split('/').filter(Boolean)
+  if (typeof extra === 'string') parts.push(extra)
+  return parts.reduce((s, p) => (/^\d+$/.test(p) ? `${s}[${p}]` : s ? `${s}.${p}` : p), '')
+}
+
+export function fromValidation(errors: AjvError[], context: string): DomainError {
+  const e = errors.find((x) => x.keyword === 'additionalProperties') ?? errors.find((x) => x.keyword === 'required') ?? errors[0]!
+  const where = context === 'body' ? '' : `${context} `
+  if (e.keyword === 'additionalProperties') {
+    const param = paramOf(e.instancePath, e.params.additionalProperty)
+    return new DomainError('parameter_unknown', `Unknown ${where}parameter: ${param}.`, param)
+  }
+  if (e.keyword === 'required') {
+    const param = paramOf(e.instancePath, e.params.missingProperty)
+    return new DomainError('parameter_missing', `Missing required ${where}parameter: ${param}.`, param)
+  }
+  const param = paramOf(e.instancePath) || context
+  const leaf = param.split('.').pop() ?? ''
+  let code: ErrorCode = 'parameter_invalid'
+  if (/amount|price|bonus/.test(leaf)) code = 'amount_invalid'
+  else if (leaf === 'currency') code = 'currency_unsupported'
+  const detail = e.keyword === 'pattern' ? 'has the wrong format' : (e.message ?? 'is invalid')
+  return new DomainError(code, `Invalid ${where}parameter ${param}: ${detail}.`, param)
+}
+
+export function errorBody(err: DomainError, requestId?: string) {
+  const message = err.code === 'internal_error' && requestId ? `${err.message} (request ${requestId})` : err.message
+  return { error: { type: ERROR_CODES[err.code].type, code: err.code, message, ...(err.param ? { param: err.param } : {}) } }
+}
+
+export function toDomainError(error: FastifyError | DomainError | Error): DomainError | null {
+  if (error instanceof DomainError) return error
+  const fe = error as FastifyError & { validation?: AjvError[]; validationContext?: string }
+  if (fe.validation) return fromValidation(fe.validation, fe.validationContext ?? 'body')
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new DomainError('payload_too_large', 'The request body is larger than 1 MiB.')
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new DomainError('parameter_invalid', 'Send JSON with Content-Type: application/json.')
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new DomainError('json_invalid', 'The request body is not valid JSON.')
+  }
+  if (error instanceof SyntaxError || (fe.statusCode === 400 && /JSON/i.test(fe.message))) {
+    return new DomainError('json_invalid', 'The request body is not valid JSON.')
+  }
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new DomainError('parameter_invalid', fe.message)
+  }
+  return null
+}
+
+export function sendError(reply: FastifyReply, request: FastifyRequest, error: Error) {
+  const de = toDomainError(error)
+  if (de) return reply.status(de.status).send(errorBody(de))
+  request.log.error({ err: error }, 'unhandled error')
+  return reply.status(500).send(errorBody(new DomainError('internal_error', 'Something went wrong on our side.'), request.id))
+}

@@ -1,0 +1,51 @@
+/**
+ * Idempotency-Key (SPEC §10), written once for every POST: the key is claimed before the command, the response is
+ * stored in the command's own transaction, a replay answers the stored status and body with
+ * `Idempotent-Replayed: true`. Requests rejected by validation never reach here, so they store nothing.
+ */
+import { createHash } from 'node:crypto'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { App, IdempotentResponse } from '../app/app.ts'
+import { DomainError } from '../domain/errors.ts'
+import { canonical } from '../store/repos/audit-repo.ts'
+import { claimKey, releaseKey } from '../store/repos/idempotency-repo.ts'
+
+export async function idempotent<T>(
+  app: App,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  command: (idem: IdempotentResponse | undefined) => Promise<T>,
+  present: (result: T) => unknown = (r) => r,
+): Promise<unknown> {
+  const key = request.headers['idempotency-key']
+  const user = request.user
+  reply.status(status)
+  if (typeof key !== 'string' || !user) return present(await command(undefined))
+  if (key.length === 0 || key.length > 255) throw new DomainError('parameter_invalid', 'Idempotency-Key is 1 to 255 characters.', 'Idempotency-Key')
+  const hash = createHash('sha256').update(`${request.method} ${request.url}\n${canonical(request.body ?? null)}`).digest('hex')
+  const claim = await claimKey(app.store.db, user.id, key, hash, Date.now())
+  if (claim.kind === 'replay') {
+    reply.status(claim.status).header('idempotent-replayed', 'true').type('application/json')
+    return reply.send(claim.body)
+  }
+  if (claim.kind === 'reused') throw new DomainError('idempotency_key_reused', 'This Idempotency-Key was used with another request.')
+  if (claim.kind === 'in_use') throw new DomainError('idempotency_key_in_use', 'A request with this Idempotency-Key is still in flight.')
+  let rendered: string | null = null
+  try {
+    const result = await command({
+      userId: user.id,
+      key,
+      status,
+      render: (value) => {
+        rendered = JSON.stringify(present(value as T))
+        return rendered
+      },
+    })
+    reply.type('application/json')
+    return reply.send(rendered ?? JSON.stringify(present(result)))
+  } catch (e) {
+    await releaseKey(app.store.db, user.id, key)
+    throw e
+  }
+}

@@ -1,0 +1,78 @@
+/** Users, sessions and API keys (SPEC §10). */
+import { Type } from 'typebox'
+import { createApiKey, createUser, deleteApiKey, listApiKeys, login, logout, LoginLimiter, presentUser } from '../../app/accounts.ts'
+import type { App } from '../../app/app.ts'
+import { newSecret } from '../../app/ids.ts'
+import { CSRF_COOKIE, SESSION_COOKIE } from '../auth.ts'
+import type { Server } from '../route-kit.ts'
+import { list } from '../route-kit.ts'
+import { Strict } from '../schemas.ts'
+
+export function userRoutes(server: Server, app: App) {
+  const limiter = new LoginLimiter()
+  server.post(
+    '/v1/users',
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'Sign up',
+        body: Strict({
+          email: Type.String({ minLength: 3, maxLength: 320 }),
+          password: Type.String({ minLength: 10, maxLength: 1000 }),
+          name: Type.String({ minLength: 1, maxLength: 200 }),
+          time_zone: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+        }),
+      },
+    },
+    async (req, reply) => {
+      reply.status(201)
+      return createUser(app, { email: req.body.email, password: req.body.password, name: req.body.name, timeZone: req.body.time_zone })
+    },
+  )
+
+  server.post(
+    '/v1/sessions',
+    {
+      schema: {
+        tags: ['users'],
+        summary: 'Log in: a session token (and the web app cookie)',
+        body: Strict({ email: Type.String({ maxLength: 320 }), password: Type.String({ maxLength: 1000 }) }),
+      },
+    },
+    async (req, reply) => {
+      const session = await login(app, limiter, { email: req.body.email, password: req.body.password, ip: req.ip })
+      const secure = req.protocol === 'https' ? '; Secure' : ''
+      reply.header('set-cookie', [
+        `${SESSION_COOKIE}=${session.token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000${secure}`,
+        `${CSRF_COOKIE}=${newSecret('csrf')}; Path=/; SameSite=Lax; Max-Age=2592000${secure}`,
+      ])
+      reply.status(201)
+      return session
+    },
+  )
+
+  server.delete('/v1/sessions/current', { config: { auth: 'user' }, schema: { tags: ['users'], summary: 'Log out' } }, async (req, reply) => {
+    await logout(app, req.token!)
+    reply.header('set-cookie', [`${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`, `${CSRF_COOKIE}=; Path=/; SameSite=Lax; Max-Age=0`])
+    return { object: 'session', deleted: true }
+  })
+
+  server.get('/v1/me', { config: { auth: 'user' }, schema: { tags: ['users'], summary: 'The signed-in user' } }, async (req) => presentUser(req.user!))
+
+  server.post(
+    '/v1/api_keys',
+    { config: { auth: 'user' }, schema: { tags: ['users'], summary: 'Create an API key (the secret is shown once)', body: Strict({ name: Type.String({ minLength: 1, maxLength: 200 }) }) } },
+    async (req, reply) => {
+      reply.status(201)
+      return createApiKey(app, req.user!.id, req.body.name)
+    },
+  )
+  server.get('/v1/api_keys', { config: { auth: 'user' }, schema: { tags: ['users'], summary: 'My API keys' } }, async (req) =>
+    list(await listApiKeys(app, req.user!.id), false, '/v1/api_keys'),
+  )
+  server.delete(
+    '/v1/api_keys/:id',
+    { config: { auth: 'user' }, schema: { tags: ['users'], summary: 'Delete an API key', params: Type.Object({ id: Type.String({ maxLength: 100 }) }) } },
+    async (req) => deleteApiKey(app, req.user!.id, req.params.id),
+  )
+}

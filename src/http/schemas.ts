@@ -1,0 +1,61 @@
+/**
+ * Request schemas (TypeBox): one definition gives validation, the handler's types and the OpenAPI document.
+ * Every object is strict (unknown fields → 400 parameter_unknown); amounts are integers 1..10^12 (SPEC §3).
+ */
+import { Type, type TSchema } from 'typebox'
+
+export const MAX_TITLE = 200
+export const MAX_TEXT = 10_000
+
+export const Strict = <T extends Record<string, TSchema>>(props: T, opts: object = {}) =>
+  Type.Object(props, { additionalProperties: false, ...opts })
+
+export const Amount = Type.Integer({ minimum: 1, maximum: 1_000_000_000_000, description: 'Minor units (cents), 1..10^12' })
+export const Amount0 = Type.Integer({ minimum: 0, maximum: 1_000_000_000_000, description: 'Minor units, 0..10^12' })
+export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, upper case (USD, JPY, KWD…)' })
+export const Title = Type.String({ minLength: 1, maxLength: MAX_TITLE })
+export const Text = Type.String({ maxLength: MAX_TEXT })
+export const Id = (prefix: string) => Type.String({ pattern: `^${prefix}_[A-Za-z0-9]{1,64}$`, maxLength: 80 })
+export const IsoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD' })
+export const Link = Type.String({ minLength: 1, maxLength: 2000 })
+
+export const MilestoneLine = Strict({
+  title: Title,
+  description: Type.Optional(Text),
+  acceptance_criteria: Type.Optional(Text),
+  amount: Type.Optional(Amount),
+  due_date: Type.Optional(Type.Union([IsoDate, Type.Null()])),
+  deposit: Type.Optional(Type.Boolean()),
+  entries: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+})
+
+export const termsProps = {
+  title: Title,
+  description: Type.Optional(Text),
+  currency: Currency,
+  payment_mode: Type.Union([Type.Literal('by_project'), Type.Literal('by_milestone'), Type.Literal('by_entry')]),
+  review_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 })),
+  revision_limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 10 })),
+  unit_name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  unit_price: Type.Optional(Amount),
+  milestones: Type.Array(MilestoneLine, { minItems: 1, maxItems: 100 }),
+}
+
+export const OfferCreate = Strict({
+  role: Type.Union([Type.Literal('client'), Type.Literal('freelancer')]),
+  counterparty_email: Type.String({ minLength: 3, maxLength: 320 }),
+  ...termsProps,
+})
+export const Terms = Strict(termsProps)
+
+export const Empty = Strict({})
+export const Reason = Strict({ reason: Type.Optional(Text) })
+export const ListQuery = Strict({
+  limit: Type.Optional(Type.String({ pattern: '^(100|[1-9][0-9]?)$', description: '1..100 (default 20)' })),
+  starting_after: Type.Optional(Type.String({ maxLength: 100 })),
+  status: Type.Optional(Type.String({ maxLength: 40 })),
+  type: Type.Optional(Type.String({ maxLength: 80 })),
+  contract_id: Type.Optional(Type.String({ maxLength: 100 })),
+})
+
+export type Json = Record<string, unknown>

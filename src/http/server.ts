@@ -1,0 +1,68 @@
+/**
+ * The HTTP shell: Fastify + TypeBox. Handlers are thin — parse, call one use case, shape the answer; auth,
+ * idempotency and error mapping are written once (auth.ts, idempotency.ts, errors.ts).
+ */
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { App } from '../app/app.ts'
+import { DomainError } from '../domain/errors.ts'
+import type { Worker } from '../jobs/worker.ts'
+import { registerAuth } from './auth.ts'
+import { errorBody, sendError } from './errors.ts'
+import { openapiInfo } from './openapi-info.ts'
+import { adminRoutes } from './routes/admin.ts'
+import { contractRoutes } from './routes/contracts.ts'
+import { eventRoutes } from './routes/events.ts'
+import { moneyRoutes } from './routes/money.ts'
+import { offerRoutes } from './routes/offers.ts'
+import { serviceRoutes } from './routes/service.ts'
+import { trustRoutes } from './routes/trust.ts'
+import { userRoutes } from './routes/users.ts'
+
+export interface ServerOptions {
+  readonly logger?: boolean | object
+  readonly worker: Worker | null
+  readonly webRoot?: string | null
+}
+
+export async function buildServer(app: App, opts: ServerOptions): Promise<FastifyInstance> {
+  const server = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: 1024 * 1024,
+    trustProxy: app.config.trustProxy,
+    genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  await server.register(swagger, { openapi: openapiInfo() })
+  await server.register(swaggerUi, { routePrefix: '/docs' })
+
+  server.setErrorHandler((error, request, reply) => sendError(reply, request, error as Error))
+  server.setNotFoundHandler((request, reply) => {
+    reply.status(404).send(errorBody(new DomainError('resource_missing', `Unrecognized request URL: ${request.method} ${request.url.split('?')[0]}.`)))
+  })
+  // A POST without a body is an empty object, so that `{}`-shaped commands need no body at all.
+  server.addHook('preValidation', async (request) => {
+    if (request.body === undefined || request.body === null) request.body = {}
+  })
+  server.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff')
+    reply.header('referrer-policy', 'no-referrer')
+    reply.header('x-frame-options', 'DENY')
+    return payload
+  })
+  registerAuth(server, app)
+
+  serviceRoutes(server, app, opts.worker)
+  userRoutes(server, app)
+  offerRoutes(server, app)
+  contractRoutes(server, app)
+  moneyRoutes(server, app)
+  eventRoutes(server, app)
+  trustRoutes(server, app)
+  adminRoutes(server, app, opts.worker)
+  server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger())
+  return server
+}

@@ -1,0 +1,204 @@
+/**
+ * The worker: runs due timers (each as a normal command, exactly once) and sends webhook deliveries from the
+ * outbox. In-process by default (TRANCHE_WORKER=inline) or as separate processes (`tranche worker`); any number of
+ * them may share one PostgreSQL database — timers are claimed with leases, deliveries too.
+ */
+import { hostname } from 'node:os'
+import type { App } from '../app/app.ts'
+import { ManualClock } from '../app/clock.ts'
+import { newId } from '../app/ids.ts'
+import { runTimer } from '../app/timers.ts'
+import { claimDue, failTimer, releaseLeases } from '../store/repos/timer-repo.ts'
+import { num } from '../store/schema.ts'
+import { refuseUrl } from './url-guard.ts'
+import { GIVE_UP_AFTER_MS, backoffMs, sign } from './webhook-signature.ts'
+
+const LEASE_MS = 60_000
+const DELIVERY_TIMEOUT_MS = 10_000
+const MAX_IN_FLIGHT = 8
+
+export class Worker {
+  readonly owner = `${hostname()}:${process.pid}:${newId('wrk', 8)}`
+  private stopped = true
+  private timerLoop: Promise<void> | null = null
+  private deliveryLoop: Promise<void> | null = null
+  private readonly wakers = new Set<() => void>()
+  private readonly inFlight = new Set<Promise<void>>()
+  private advancing: Promise<unknown> = Promise.resolve()
+  stats = { timersRun: 0, timerFailures: 0, deliveriesOk: 0, deliveriesFailed: 0 }
+
+  constructor(private readonly app: App) {}
+
+  start() {
+    this.stopped = false
+    // With the manual test clock, time moves only in advance(), which runs the timers itself.
+    if (!this.app.clock.manual) this.timerLoop = this.loop(() => this.runDueTimers(this.app.clock.now()), 250)
+    this.deliveryLoop = this.loop(() => this.dispatchDeliveries(), 100)
+  }
+
+  /** Look now (a commit set a timer or wrote an event). */
+  poke() {
+    for (const w of this.wakers) w()
+  }
+
+  private async loop(step: () => Promise<number>, idleMs: number) {
+    while (!this.stopped) {
+      let did = 0
+      try {
+        did = await step()
+      } catch (e) {
+        this.app.log.error({ err: e }, 'worker step failed')
+      }
+      if (did === 0 && !this.stopped) {
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(t)
+            this.wakers.delete(wake)
+            resolve()
+          }
+          const t = setTimeout(wake, idleMs)
+          this.wakers.add(wake)
+        })
+      }
+    }
+  }
+
+  /** Runs every timer due by `now`, in deadline order; returns how many ran. */
+  async runDueTimers(now: number, limit = 100): Promise<number> {
+    const due = await claimDue(this.app.store.db, this.app.store.caps, { now, limit, owner: this.owner, realNow: Date.now(), leaseMs: LEASE_MS })
+    for (const t of due) {
+      try {
+        if (await runTimer(this.app, t)) this.stats.timersRun++
+      } catch (e) {
+        this.stats.timerFailures++
+        const retryAt = Date.now() + Math.min(60_000 * 2 ** t.attempts, 3_600_000)
+        this.app.log.error({ err: e, timer: t.key, attempts: t.attempts + 1 }, 'timer failed; will retry')
+        await failTimer(this.app.store.db, t, String((e as Error)?.message ?? e), retryAt)
+      }
+    }
+    return due.length
+  }
+
+  /**
+   * The manual test clock: moves to `now + seconds`, stepping through every timer that falls due on the way (in
+   * deadline order, each run at its own deadline), before it answers.
+   */
+  async advance(seconds: number): Promise<number> {
+    const clock = this.app.clock
+    if (!(clock instanceof ManualClock)) throw new Error('advance needs the manual clock')
+    const run = this.advancing.then(async () => {
+      await clock.refresh()
+      const target = clock.now() + seconds * 1000
+      for (;;) {
+        const next = await this.app.store.db
+          .selectFrom('timers')
+          .select('run_at')
+          .where('run_at', '<=', BigInt(target))
+          .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', BigInt(Date.now()))]))
+          .orderBy('run_at')
+          .limit(1)
+          .executeTakeFirst()
+        if (!next) break
+        await clock.set(Math.max(clock.now(), num(next.run_at)))
+        await this.runDueTimers(clock.now(), 1)
+      }
+      await clock.set(target)
+      this.poke()
+      return clock.now()
+    })
+    this.advancing = run.catch(() => undefined)
+    return run
+  }
+
+  /** Claims due deliveries and sends them concurrently; a slow endpoint holds only its own slot. */
+  async dispatchDeliveries(): Promise<number> {
+    if (this.inFlight.size >= MAX_IN_FLIGHT) {
+      await Promise.race(this.inFlight)
+      return 1
+    }
+    const db = this.app.store.db
+    const now = this.app.clock.now()
+    const realNow = Date.now()
+    const rows = await db
+      .selectFrom('webhook_deliveries as d')
+      .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+      .innerJoin('events as v', 'v.id', 'd.event_id')
+      .select(['d.id', 'd.attempts', 'd.created_at', 'e.url', 'e.secret', 'e.enabled', 'e.deleted_at', 'v.data'])
+      .where('d.status', '=', 'pending')
+      .where('d.next_attempt_at', '<=', BigInt(now))
+      .where((eb) => eb.or([eb('d.lease_until', 'is', null), eb('d.lease_until', '<', BigInt(realNow))]))
+      .orderBy('d.next_attempt_at')
+      .limit(MAX_IN_FLIGHT - this.inFlight.size)
+      .execute()
+    let claimed = 0
+    for (const r of rows) {
+      const res = await db
+        .updateTable('webhook_deliveries')
+        .set({ lease_until: BigInt(realNow + DELIVERY_TIMEOUT_MS + 5_000) })
+        .where('id', '=', r.id)
+        .where('status', '=', 'pending')
+        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', BigInt(realNow))]))
+        .executeTakeFirst()
+      if (Number(res.numUpdatedRows) !== 1) continue
+      claimed++
+      const p = this.deliver(r).finally(() => this.inFlight.delete(p))
+      this.inFlight.add(p)
+    }
+    return claimed
+  }
+
+  private async deliver(r: { id: string; attempts: number | bigint; created_at: unknown; url: string; secret: string; enabled: unknown; deleted_at: unknown; data: string }) {
+    const db = this.app.store.db
+    const attempts = num(r.attempts) + 1
+    if (num(r.enabled as number) !== 1 || r.deleted_at !== null) {
+      await db.updateTable('webhook_deliveries').set({ status: 'skipped', attempts: attempts - 1, lease_until: null, last_error: 'endpoint disabled' }).where('id', '=', r.id).execute()
+      return
+    }
+    let status: number | null = null
+    let error: string | null = null
+    const refused = await refuseUrl(r.url, this.app.config.webhookAllowPrivate)
+    if (refused) error = `URL ${refused}`
+    else {
+      try {
+        const res = await fetch(r.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'Tranche-Webhooks/1',
+            'tranche-signature': sign(r.secret, r.data, Math.floor(Date.now() / 1000)),
+          },
+          body: r.data,
+          signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+          redirect: 'manual',
+        })
+        status = res.status
+        await res.body?.cancel().catch(() => undefined)
+        if (status < 200 || status >= 300) error = `HTTP ${status}`
+      } catch (e) {
+        error = (e as Error).name === 'TimeoutError' ? 'timed out after 10 s' : String((e as Error).message ?? e)
+      }
+    }
+    const now = this.app.clock.now()
+    if (!error) {
+      this.stats.deliveriesOk++
+      await db.updateTable('webhook_deliveries').set({ status: 'delivered', attempts, last_status: status, last_error: null, delivered_at: BigInt(now), lease_until: null }).where('id', '=', r.id).execute()
+      return
+    }
+    this.stats.deliveriesFailed++
+    const next = now + backoffMs(attempts)
+    const giveUp = next - num(r.created_at as bigint) > GIVE_UP_AFTER_MS
+    await db
+      .updateTable('webhook_deliveries')
+      .set({ status: giveUp ? 'failed' : 'pending', attempts, last_status: status, last_error: error.slice(0, 500), next_attempt_at: BigInt(next), lease_until: null })
+      .where('id', '=', r.id)
+      .execute()
+  }
+
+  /** Graceful stop: no new work, in-flight deliveries finish (or time out), timer leases are released. */
+  async stop() {
+    this.stopped = true
+    this.poke()
+    await Promise.allSettled([this.timerLoop, this.deliveryLoop, ...this.inFlight])
+    await releaseLeases(this.app.store.db, this.owner).catch(() => undefined)
+  }
+}

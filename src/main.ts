@@ -1,0 +1,75 @@
+/**
+ * The composition root: the only place that picks adapters (SQLite or PostgreSQL, system or manual clock, the
+ * sandbox rail, the inline worker) from configuration.
+ */
+import pino from 'pino'
+import { ensureAdmin } from './app/accounts.ts'
+import type { App, Logger } from './app/app.ts'
+import { type Clock, ManualClock, systemClock } from './app/clock.ts'
+import type { Config } from './app/config.ts'
+import { sandboxRail } from './app/payment-rail.ts'
+import { buildServer } from './http/server.ts'
+import { Worker } from './jobs/worker.ts'
+import type { Store } from './store/database.ts'
+import { openStore } from './store/open-store.ts'
+
+export const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'res.headers["set-cookie"]', '*.password', '*.token', '*.secret']
+
+export function makeLogger(config: Pick<Config, 'logLevel'>): Logger & pino.Logger {
+  return pino({ level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } })
+}
+
+export interface Runtime {
+  readonly app: App
+  readonly store: Store
+  readonly worker: Worker
+  close(): Promise<void>
+}
+
+/** Opens the store (migrating it), the clock and the worker; does not start anything yet. */
+export async function createRuntime(config: Config, opts: { log?: Logger; store?: Store; schema?: string } = {}): Promise<Runtime> {
+  const store = opts.store ?? (await openStore({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath, ...(opts.schema ? { schema: opts.schema } : {}) }))
+  const clock: Clock = config.clock === 'manual' ? await ManualClock.load(store) : systemClock
+  let worker: Worker | null = null
+  const app: App = {
+    store,
+    clock,
+    config,
+    rail: sandboxRail,
+    log: opts.log ?? makeLogger(config),
+    notify: () => worker?.poke(),
+  }
+  worker = new Worker(app)
+  if (config.adminEmail && config.adminPassword) await ensureAdmin(app, config.adminEmail, config.adminPassword)
+  const w = worker
+  return {
+    app,
+    store,
+    worker: w,
+    async close() {
+      await w.stop()
+      await store.close()
+    },
+  }
+}
+
+/** `tranche serve`: the API (and web app), with the inline worker unless TRANCHE_WORKER=off. */
+export async function serve(config: Config) {
+  const log = makeLogger(config)
+  const rt = await createRuntime(config, { log })
+  const server = await buildServer(rt.app, { logger: { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } }, worker: rt.worker })
+  if (config.worker === 'inline') rt.worker.start()
+  await server.listen({ port: config.port, host: config.host })
+  let closing = false
+  const shutdown = async (signal: string) => {
+    if (closing) return
+    closing = true
+    log.info({ signal }, 'shutting down')
+    await server.close()
+    await rt.close()
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+  return { server, runtime: rt }
+}

@@ -1,0 +1,50 @@
+/**
+ * The store port: a Kysely database over one of two adapters, with the capability flags that let the rest of the
+ * code stay dialect-free, and the one place where driver errors are classified.
+ */
+import type { Kysely } from 'kysely'
+import type { DB } from './schema.ts'
+
+export interface Capabilities {
+  readonly dialect: 'sqlite' | 'postgres'
+  /** `FOR UPDATE SKIP LOCKED` for claiming work among several processes */
+  readonly skipLocked: boolean
+  /** row locks (`FOR UPDATE`) exist; SQLite has one writer at a time instead */
+  readonly rowLocks: boolean
+}
+
+export interface Store {
+  readonly db: Kysely<DB>
+  readonly caps: Capabilities
+  close(): Promise<void>
+}
+
+/** The closed set of storage failures the application reacts to. */
+export type StorageFailure = 'unique_violation' | 'serialization' | 'connection' | 'other'
+
+export class StoreError extends Error {
+  constructor(
+    readonly kind: StorageFailure,
+    message: string,
+    readonly detail?: unknown,
+  ) {
+    super(message)
+    this.name = 'StoreError'
+  }
+}
+
+/** Maps a driver error (better-sqlite3 or pg) to a StorageFailure. */
+export function classify(error: unknown): StorageFailure {
+  const e = error as { code?: string; message?: string }
+  const code = e?.code ?? ''
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505') return 'unique_violation'
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED' || code === '40001' || code === '40P01') {
+    return 'serialization'
+  }
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === '57P01' || code.startsWith('08')) return 'connection'
+  return 'other'
+}
+
+export function isUniqueViolation(error: unknown): boolean {
+  return classify(error) === 'unique_violation'
+}

@@ -1,0 +1,96 @@
+/**
+ * Offers and contracts are stored as versioned JSON documents; every save is guarded by the version it was read at
+ * (`UPDATE … WHERE version = ?`), so of two concurrent commands on one contract exactly one commits.
+ */
+import type { Kysely } from 'kysely'
+import { decode, encode } from '../../app/json-codec.ts'
+import type { Contract } from '../../domain/contract-model.ts'
+import type { Offer } from '../../domain/offer.ts'
+import { type DB, num } from '../schema.ts'
+
+/** Thrown when the version read is no longer current; the command is retried from a fresh read. */
+export class VersionConflict extends Error {
+  constructor(id: string) {
+    super(`${id} changed concurrently`)
+    this.name = 'VersionConflict'
+  }
+}
+
+export interface Versioned<T> {
+  readonly value: T
+  readonly version: number
+}
+
+type Table = 'offers' | 'contracts'
+
+async function load<T>(db: Kysely<DB>, table: Table, id: string): Promise<Versioned<T> | null> {
+  const row = await db.selectFrom(table).select(['data', 'version']).where('id', '=', id).executeTakeFirst()
+  return row ? { value: decode<T>(row.data), version: num(row.version) } : null
+}
+
+async function save(
+  db: Kysely<DB>,
+  table: Table,
+  v: { id: string; clientId: string; freelancerId: string; status: string; createdAt: number },
+  version: number | null,
+) {
+  const data = encode(v)
+  if (version === null) {
+    await db
+      .insertInto(table)
+      .values({ id: v.id, client_id: v.clientId, freelancer_id: v.freelancerId, status: v.status, data, version: 1, created_at: BigInt(v.createdAt) })
+      .execute()
+    return
+  }
+  const res = await db
+    .updateTable(table)
+    .set({ data, status: v.status, version: version + 1 })
+    .where('id', '=', v.id)
+    .where('version', '=', version)
+    .executeTakeFirst()
+  if (Number(res.numUpdatedRows) !== 1) throw new VersionConflict(v.id)
+}
+
+export const loadOffer = (db: Kysely<DB>, id: string) => load<Offer>(db, 'offers', id)
+export const loadContract = (db: Kysely<DB>, id: string) => load<Contract>(db, 'contracts', id)
+export const saveOffer = (db: Kysely<DB>, o: Offer, version: number | null) => save(db, 'offers', o, version)
+
+export async function saveContract(db: Kysely<DB>, c: Contract, version: number | null) {
+  await save(db, 'contracts', c, version)
+  const ids = [...c.milestones.map((m) => m.id), ...c.refundRequests.map((r) => r.id), ...c.disputes.map((d) => d.id), ...c.amendments.map((a) => a.id)]
+  if (ids.length) {
+    await db
+      .insertInto('object_index')
+      .values(ids.map((id) => ({ id, contract_id: c.id })))
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute()
+  }
+}
+
+/** The contract that holds a milestone, refund request, dispute or amendment. */
+export async function contractIdOf(db: Kysely<DB>, objectId: string): Promise<string | null> {
+  const row = await db.selectFrom('object_index').select('contract_id').where('id', '=', objectId).executeTakeFirst()
+  return row?.contract_id ?? null
+}
+
+/** A page of a user's offers or contracts, newest first, by id cursor. */
+export async function listFor<T>(
+  db: Kysely<DB>,
+  table: Table,
+  userId: string | null,
+  page: { limit: number; startingAfter: string | null; status?: string | null },
+): Promise<{ data: T[]; hasMore: boolean }> {
+  let q = db.selectFrom(table).select(['id', 'data', 'created_at'])
+  if (userId) q = q.where((eb) => eb.or([eb('client_id', '=', userId), eb('freelancer_id', '=', userId)]))
+  if (page.status) q = q.where('status', '=', page.status)
+  if (page.startingAfter) {
+    const cursor = await db.selectFrom(table).select(['created_at', 'id']).where('id', '=', page.startingAfter).executeTakeFirst()
+    if (cursor) {
+      q = q.where((eb) =>
+        eb.or([eb('created_at', '<', cursor.created_at), eb.and([eb('created_at', '=', cursor.created_at), eb('id', '<', cursor.id)])]),
+      )
+    }
+  }
+  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute()
+  return { data: rows.slice(0, page.limit).map((r) => decode<T>(r.data)), hasMore: rows.length > page.limit }
+}

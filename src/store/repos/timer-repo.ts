@@ -1,0 +1,91 @@
+/**
+ * Durable timers: one row per key, written in the command's transaction. Workers claim due rows with a lease
+ * (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer at a time), run them, and delete them.
+ */
+import type { Kysely } from 'kysely'
+import type { TimerChanges, TimerKind, TimerSpec } from '../../domain/types.ts'
+import type { Capabilities } from '../database.ts'
+import { type DB, num } from '../schema.ts'
+
+export interface DueTimer extends TimerSpec {
+  readonly attempts: number
+}
+
+export async function applyTimers(db: Kysely<DB>, changes: TimerChanges, now: number) {
+  if (changes.cancel.length) await db.deleteFrom('timers').where('key', 'in', [...changes.cancel]).execute()
+  for (const t of changes.set) {
+    await db
+      .insertInto('timers')
+      .values({ key: t.key, kind: t.kind, run_at: BigInt(t.runAt), payload: JSON.stringify(t.payload), attempts: 0, created_at: BigInt(now) })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({ kind: t.kind, run_at: BigInt(t.runAt), payload: JSON.stringify(t.payload), attempts: 0, lease_until: null, lease_owner: null, last_error: null }),
+      )
+      .execute()
+  }
+}
+
+/**
+ * Claims up to `limit` timers due by `now` (in deadline order) whose lease is free, leasing them until
+ * `leaseUntil` (real time, ms) for `owner`.
+ */
+export async function claimDue(
+  db: Kysely<DB>,
+  caps: Capabilities,
+  opts: { now: number; limit: number; owner: string; realNow: number; leaseMs: number },
+): Promise<DueTimer[]> {
+  return db.transaction().execute(async (trx) => {
+    let q = trx
+      .selectFrom('timers')
+      .select(['key', 'kind', 'run_at', 'payload', 'attempts'])
+      .where('run_at', '<=', BigInt(opts.now))
+      .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', BigInt(opts.realNow))]))
+      .orderBy('run_at')
+      .orderBy('key')
+      .limit(opts.limit)
+    if (caps.skipLocked) q = q.forUpdate().skipLocked()
+    const rows = await q.execute()
+    if (!rows.length) return []
+    await trx
+      .updateTable('timers')
+      .set({ lease_until: BigInt(opts.realNow + opts.leaseMs), lease_owner: opts.owner })
+      .where('key', 'in', rows.map((r) => r.key))
+      .execute()
+    return rows.map((r) => ({
+      key: r.key,
+      kind: r.kind as TimerKind,
+      runAt: num(r.run_at),
+      payload: JSON.parse(r.payload) as Record<string, string>,
+      attempts: num(r.attempts),
+    }))
+  })
+}
+
+/** Removes a timer that ran, unless it was re-set (same key, new deadline) while it ran. */
+export async function completeTimer(db: Kysely<DB>, t: DueTimer) {
+  await db.deleteFrom('timers').where('key', '=', t.key).where('run_at', '=', BigInt(t.runAt)).execute()
+}
+
+/** Records a failure and retries later with exponential backoff (real time). */
+export async function failTimer(db: Kysely<DB>, t: DueTimer, error: string, retryAtReal: number) {
+  await db
+    .updateTable('timers')
+    .set({ attempts: t.attempts + 1, last_error: error.slice(0, 2000), lease_until: BigInt(retryAtReal), lease_owner: null })
+    .where('key', '=', t.key)
+    .execute()
+}
+
+/** Releases this owner's leases (graceful shutdown). */
+export async function releaseLeases(db: Kysely<DB>, owner: string) {
+  await db.updateTable('timers').set({ lease_until: null, lease_owner: null }).where('lease_owner', '=', owner).execute()
+}
+
+/** The earliest deadline among timers, to know when to look again. */
+export async function nextDue(db: Kysely<DB>): Promise<number | null> {
+  const row = await db.selectFrom('timers').select((eb) => eb.fn.min('run_at').as('next')).executeTakeFirst()
+  return row?.next === null || row?.next === undefined ? null : num(row.next as bigint)
+}
+
+/** Timers that failed repeatedly (stuck), for /metrics and the admin. */
+export async function stuckTimers(db: Kysely<DB>, minAttempts = 5) {
+  return db.selectFrom('timers').select(['key', 'kind', 'attempts', 'last_error']).where('attempts', '>=', minAttempts).execute()
+}

@@ -1,0 +1,25 @@
+/** SQLite adapter: better-sqlite3, WAL with synchronous=FULL (a 2xx answer means the change is on disk). */
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import { Kysely, SqliteDialect } from 'kysely'
+import type { Store } from '../database.ts'
+import { migrateToLatest } from '../migrations.ts'
+import type { DB } from '../schema.ts'
+
+export async function openSqlite(path: string, opts: { migrate?: boolean } = {}): Promise<Store> {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
+  const raw = new Database(path)
+  raw.defaultSafeIntegers(true)
+  raw.pragma('journal_mode = WAL')
+  raw.pragma('synchronous = FULL')
+  raw.pragma('busy_timeout = 5000')
+  raw.pragma('foreign_keys = ON')
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: raw }) })
+  if (opts.migrate !== false) await migrateToLatest(db as Kysely<unknown>, 'sqlite')
+  return {
+    db,
+    caps: { dialect: 'sqlite', skipLocked: false, rowLocks: false },
+    close: () => db.destroy(),
+  }
+}
