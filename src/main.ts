@@ -13,7 +13,15 @@ import { Worker } from './jobs/worker.ts'
 import type { Store } from './store/database.ts'
 import { openStore } from './store/open-store.ts'
 
-export const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-csrf-token"]', 'res.headers["set-cookie"]', '*.password', '*.token', '*.secret']
+export const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.token',
+  '*.secret',
+]
 
 export function makeLogger(config: Pick<Config, 'logLevel'>): Logger & pino.Logger {
   return pino({ level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } })
@@ -27,8 +35,17 @@ export interface Runtime {
 }
 
 /** Opens the store (migrating it), the clock and the worker; does not start anything yet. */
-export async function createRuntime(config: Config, opts: { log?: Logger; store?: Store; schema?: string } = {}): Promise<Runtime> {
-  const store = opts.store ?? (await openStore({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath, ...(opts.schema ? { schema: opts.schema } : {}) }))
+export async function createRuntime(
+  config: Config,
+  opts: { log?: Logger; store?: Store; schema?: string } = {},
+): Promise<Runtime> {
+  const store =
+    opts.store ??
+    (await openStore({
+      databaseUrl: config.databaseUrl,
+      sqlitePath: config.sqlitePath,
+      ...(opts.schema ? { schema: opts.schema } : {}),
+    }))
   const clock: Clock = config.clock === 'manual' ? await ManualClock.load(store) : systemClock
   let worker: Worker | null = null
   const app: App = {
@@ -57,7 +74,10 @@ export async function createRuntime(config: Config, opts: { log?: Logger; store?
 export async function serve(config: Config) {
   const log = makeLogger(config)
   const rt = await createRuntime(config, { log })
-  const server = await buildServer(rt.app, { logger: { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } }, worker: rt.worker })
+  const server = await buildServer(rt.app, {
+    logger: { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
+    worker: rt.worker,
+  })
   if (config.worker === 'inline') rt.worker.start()
   await server.listen({ port: config.port, host: config.host })
   let closing = false

@@ -1,10 +1,11 @@
 /** Who may see what (SPEC §2): parties and the admin see a contract; anyone else is told it does not exist. */
+
+import type { Kysely } from 'kysely'
 import type { Contract } from '../domain/contract-model.ts'
 import { fail } from '../domain/errors.ts'
 import type { Offer } from '../domain/offer.ts'
 import type { Actor } from '../domain/types.ts'
 import { contractIdOf, loadContract, loadOffer, type Versioned } from '../store/repos/aggregate-repo.ts'
-import type { Kysely } from 'kysely'
 import type { DB } from '../store/schema.ts'
 
 export function canSee(v: { clientId: string; freelancerId: string }, actor: Actor, adminToo = true): boolean {
@@ -14,7 +15,12 @@ export function canSee(v: { clientId: string; freelancerId: string }, actor: Act
 }
 
 /** The contract holding `objectId` (a contract, milestone, refund request, dispute or amendment id), if visible. */
-export async function contractFor(db: Kysely<DB>, objectId: string, actor: Actor, what = 'object'): Promise<Versioned<Contract>> {
+export async function contractFor(
+  db: Kysely<DB>,
+  objectId: string,
+  actor: Actor,
+  what = 'object',
+): Promise<Versioned<Contract>> {
   const id = objectId.startsWith('ctr_') ? objectId : await contractIdOf(db, objectId)
   const v = id ? await loadContract(db, id) : null
   if (!v || !canSee(v.value, actor)) return fail('resource_missing', `No such ${what}: ${objectId}.`)

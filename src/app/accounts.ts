@@ -46,12 +46,16 @@ export function isTimeZone(tz: string): boolean {
   }
 }
 
-export async function createUser(app: App, input: { email: string; password: string; name: string; timeZone?: string | undefined; admin?: boolean }) {
+export async function createUser(
+  app: App,
+  input: { email: string; password: string; name: string; timeZone?: string | undefined; admin?: boolean },
+) {
   const email = input.email.trim()
   if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) fail('parameter_invalid', 'That is not an email address.', 'email')
   if (input.password.length < 10) fail('parameter_invalid', 'A password has at least 10 characters.', 'password')
   const tz = input.timeZone ?? 'UTC'
-  if (!isTimeZone(tz)) fail('parameter_invalid', `Unknown time zone: ${tz} (use an IANA name like Europe/Paris).`, 'time_zone')
+  if (!isTimeZone(tz))
+    fail('parameter_invalid', `Unknown time zone: ${tz} (use an IANA name like Europe/Paris).`, 'time_zone')
   const row = {
     id: newId('usr'),
     email,
@@ -73,7 +77,11 @@ export async function createUser(app: App, input: { email: string; password: str
 
 /** Creates the first admin from the environment when no user has that email (SPEC §2). */
 export async function ensureAdmin(app: App, email: string, password: string) {
-  const existing = await app.store.db.selectFrom('users').select('id').where('email_lower', '=', email.toLowerCase()).executeTakeFirst()
+  const existing = await app.store.db
+    .selectFrom('users')
+    .select('id')
+    .where('email_lower', '=', email.toLowerCase())
+    .executeTakeFirst()
   if (existing) return
   try {
     await createUser(app, { email, password, name: 'Admin', admin: true })
@@ -107,7 +115,11 @@ export class LoginLimiter {
 export async function login(app: App, limiter: LoginLimiter, input: { email: string; password: string; ip: string }) {
   const keys = [`email:${input.email.toLowerCase()}`, `ip:${input.ip}`]
   limiter.check(keys)
-  const user = await app.store.db.selectFrom('users').selectAll().where('email_lower', '=', input.email.trim().toLowerCase()).executeTakeFirst()
+  const user = await app.store.db
+    .selectFrom('users')
+    .selectAll()
+    .where('email_lower', '=', input.email.trim().toLowerCase())
+    .executeTakeFirst()
   const ok = user ? await argonVerify(user.password_hash, input.password).catch(() => false) : false
   if (!user || !ok) {
     limiter.fail(keys)
@@ -117,7 +129,12 @@ export async function login(app: App, limiter: LoginLimiter, input: { email: str
   const now = Date.now()
   await app.store.db
     .insertInto('sessions')
-    .values({ token_hash: sha256(token), user_id: user.id, created_at: BigInt(now), expires_at: BigInt(now + SESSION_MS) })
+    .values({
+      token_hash: sha256(token),
+      user_id: user.id,
+      created_at: BigInt(now),
+      expires_at: BigInt(now + SESSION_MS),
+    })
     .execute()
   return { object: 'session' as const, token, expires_at: iso(now + SESSION_MS), user: presentUser(user) }
 }
@@ -130,7 +147,14 @@ export async function logout(app: App, token: string) {
 export async function authenticate(app: App, token: string): Promise<UserRow | null> {
   const h = sha256(token)
   const db = app.store.db
-  const cols = ['users.id', 'users.email', 'users.name', 'users.time_zone', 'users.is_admin', 'users.created_at'] as const
+  const cols = [
+    'users.id',
+    'users.email',
+    'users.name',
+    'users.time_zone',
+    'users.is_admin',
+    'users.created_at',
+  ] as const
   if (token.startsWith('tks_')) {
     const row = await db
       .selectFrom('sessions')
@@ -163,13 +187,26 @@ const presentKey = (k: { id: string; name: string; last4: string; created_at: bi
 
 export async function createApiKey(app: App, userId: string, name: string) {
   const secret = newSecret('sk')
-  const row = { id: newId('key'), user_id: userId, name, secret_hash: sha256(secret), last4: secret.slice(-4), created_at: BigInt(Date.now()) }
+  const row = {
+    id: newId('key'),
+    user_id: userId,
+    name,
+    secret_hash: sha256(secret),
+    last4: secret.slice(-4),
+    created_at: BigInt(Date.now()),
+  }
   await app.store.db.insertInto('api_keys').values(row).execute()
   return { ...presentKey(row), secret }
 }
 
 export async function listApiKeys(app: App, userId: string) {
-  const rows = await app.store.db.selectFrom('api_keys').selectAll().where('user_id', '=', userId).where('deleted_at', 'is', null).orderBy('created_at', 'desc').execute()
+  const rows = await app.store.db
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('deleted_at', 'is', null)
+    .orderBy('created_at', 'desc')
+    .execute()
   return rows.map(presentKey)
 }
 

@@ -10,7 +10,7 @@ import type { Offer } from '../domain/offer.ts'
 import type { Actor, DecisionContext, DomainEvent, Effects, TimerChanges } from '../domain/types.ts'
 import { iso } from '../domain/types.ts'
 import { classify, type Store } from '../store/database.ts'
-import { type Versioned, VersionConflict, saveContract, saveOffer } from '../store/repos/aggregate-repo.ts'
+import { saveContract, saveOffer, VersionConflict, type Versioned } from '../store/repos/aggregate-repo.ts'
 import { appendAudit } from '../store/repos/audit-repo.ts'
 import { insertEvents } from '../store/repos/event-repo.ts'
 import { completeKey } from '../store/repos/idempotency-repo.ts'
@@ -85,8 +85,22 @@ export class Tx {
       this.db,
       list.map(({ event, object, contractId }) => {
         const id = newId('evt')
-        const body = JSON.stringify({ id, object: 'event', type: event.type, created_at: iso(this.now), data: { object } })
-        return { id, type: event.type, objectId: event.objectId, contractId, body, createdAt: this.now, audience: event.audience ?? [] }
+        const body = JSON.stringify({
+          id,
+          object: 'event',
+          type: event.type,
+          created_at: iso(this.now),
+          data: { object },
+        })
+        return {
+          id,
+          type: event.type,
+          objectId: event.objectId,
+          contractId,
+          body,
+          createdAt: this.now,
+          audience: event.audience ?? [],
+        }
       }),
       () => newId('whd'),
     )
@@ -99,13 +113,26 @@ export class Tx {
   }
 
   /** Persists a contract decision: rail charges, state, ledger, timers, events, audit. */
-  async commitContract(before: Versioned<Contract> | null, d: Effects & { contract: Contract }, action: string, paymentMethod?: string) {
+  async commitContract(
+    before: Versioned<Contract> | null,
+    d: Effects & { contract: Contract },
+    action: string,
+    paymentMethod?: string,
+  ) {
     for (const charge of d.railCharges) {
-      await this.app.rail.charge({ paymentMethod: paymentMethod ?? DEFAULT_PAYMENT_METHOD, currency: charge.currency, amount: charge.amount, reference: d.contract.id })
+      await this.app.rail.charge({
+        paymentMethod: paymentMethod ?? DEFAULT_PAYMENT_METHOD,
+        currency: charge.currency,
+        amount: charge.amount,
+        reference: d.contract.id,
+      })
     }
     await saveContract(this.db, d.contract, before?.version ?? null)
     await this.applyEffects(d, d.contract.id, (e) => presentObjectOf(d.contract, e.object, e.objectId))
-    await this.audit(action, d.contract.id, { events: d.events.map((e) => `${e.type}:${e.objectId}`), entries: d.entries.map((e) => e.id) })
+    await this.audit(action, d.contract.id, {
+      events: d.events.map((e) => `${e.type}:${e.objectId}`),
+      entries: d.entries.map((e) => e.id),
+    })
   }
 
   async commitOffer(before: Versioned<Offer> | null, d: Effects & { offer: Offer }, action: string) {
@@ -117,7 +144,9 @@ export class Tx {
   async applyEffects(fx: Effects, contractId: string | null, render: (e: DomainEvent) => Record<string, unknown>) {
     await this.entries(fx.entries)
     await this.timers(fx.timers)
-    await this.events(fx.events.map((event) => ({ event, object: event.data ? { ...event.data } : render(event), contractId })))
+    await this.events(
+      fx.events.map((event) => ({ event, object: event.data ? { ...event.data } : render(event), contractId })),
+    )
   }
 }
 
@@ -137,7 +166,8 @@ export async function run<T>(
       const result = await app.store.db.transaction().execute(async (trx) => {
         const tx = new Tx(trx, app, app.clock.now(), opts.actor)
         const value = await fn(tx)
-        if (opts.idem) await completeKey(trx, opts.idem.userId, opts.idem.key, opts.idem.status, opts.idem.render(value))
+        if (opts.idem)
+          await completeKey(trx, opts.idem.userId, opts.idem.key, opts.idem.status, opts.idem.render(value))
         touched = tx.touched
         return value
       })

@@ -23,7 +23,11 @@ export class ManualClock implements Clock {
       c.current = num(row.now)
     } else {
       c.current = start
-      await store.db.insertInto('clock').values({ id: 1, now: BigInt(start) }).onConflict((oc) => oc.column('id').doNothing()).execute()
+      await store.db
+        .insertInto('clock')
+        .values({ id: 1, now: BigInt(start) })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute()
     }
     return c
   }
@@ -42,6 +46,10 @@ export class ManualClock implements Clock {
   async set(ms: number): Promise<void> {
     if (ms < this.current) return
     this.current = ms
-    await this.store.db.updateTable('clock').set({ now: BigInt(ms) }).where('id', '=', 1).execute()
+    await this.store.db
+      .updateTable('clock')
+      .set({ now: BigInt(ms) })
+      .where('id', '=', 1)
+      .execute()
   }
 }

@@ -49,7 +49,8 @@ export function loadConfig(env: Env = process.env): Config {
   if ((adminEmail === null) !== (adminPassword === null)) {
     throw new ConfigError('TRANCHE_ADMIN_EMAIL and TRANCHE_ADMIN_PASSWORD go together')
   }
-  if (adminPassword !== null && adminPassword.length < 10) throw new ConfigError('TRANCHE_ADMIN_PASSWORD must have at least 10 characters')
+  if (adminPassword !== null && adminPassword.length < 10)
+    throw new ConfigError('TRANCHE_ADMIN_PASSWORD must have at least 10 characters')
   return {
     port: int(env, 'PORT', 3000, 0, 65535),
     host: env.HOST || '0.0.0.0',
@@ -64,6 +65,11 @@ export function loadConfig(env: Env = process.env): Config {
     clientFeeBps: int(env, 'TRANCHE_CLIENT_FEE_BPS', 500, 0, 10_000),
     serviceFeeBps: int(env, 'TRANCHE_SERVICE_FEE_BPS', 1000, 0, 10_000),
     minimumMilestoneMajor: BigInt(int(env, 'TRANCHE_MIN_MILESTONE', 5, 1, 1_000_000)),
-    logLevel: oneOf(env, 'TRANCHE_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    logLevel: oneOf(
+      env,
+      'TRANCHE_LOG_LEVEL',
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+      'info',
+    ),
   }
 }

@@ -2,16 +2,16 @@
  * Contract and milestone use cases (SPEC §5–6): each loads the contract, asks the domain, and commits the decision
  * in one transaction. The client's available credit is read inside the transaction that spends it.
  */
-import { decideContract, type ContractCommand } from '../domain/contract-commands.ts'
+import { type ContractCommand, decideContract } from '../domain/contract-commands.ts'
 import type { Contract } from '../domain/contract-model.ts'
+import type { ContractDecision } from '../domain/contract-work.ts'
 import { type DisputeCommand, decideDispute } from '../domain/dispute-commands.ts'
 import { available } from '../domain/ledger.ts'
-import { type MilestoneCommand, decideMilestone } from '../domain/milestone-commands.ts'
+import { decideMilestone, type MilestoneCommand } from '../domain/milestone-commands.ts'
 import type { Actor } from '../domain/types.ts'
-import type { ContractDecision } from '../domain/contract-work.ts'
 import { balanceOf } from '../store/repos/ledger-repo.ts'
 import { contractFor } from './access.ts'
-import { type App, type IdempotentResponse, type Tx, run } from './app.ts'
+import { type App, type IdempotentResponse, run, type Tx } from './app.ts'
 
 type WithoutCredit<T> = T extends { credit: bigint } ? Omit<T, 'credit'> : T
 
@@ -51,7 +51,8 @@ export async function milestoneCommand(
       target,
       cmd.type.includes('refund_') ? 'refund request' : 'milestone',
       async (c) => {
-        const credit = cmd.type === 'fund' || cmd.type === 'approve' ? await balanceOf(tx.db, available(c.clientId), c.currency) : 0n
+        const credit =
+          cmd.type === 'fund' || cmd.type === 'approve' ? await balanceOf(tx.db, available(c.clientId), c.currency) : 0n
         return decideMilestone(c, { ...cmd, credit } as MilestoneCommand, tx.ctx())
       },
       `milestone.${cmd.type}`,
@@ -62,12 +63,30 @@ export async function milestoneCommand(
 
 export async function disputeCommand(app: App, actor: Actor, cmd: DisputeCommand, idem?: IdempotentResponse) {
   return run(app, { actor, idem }, (tx) =>
-    decideAndCommit(tx, targetOf(cmd as never), cmd.type === 'open_dispute' ? 'milestone' : 'dispute', (c) => decideDispute(c, cmd, tx.ctx()), `dispute.${cmd.type}`),
+    decideAndCommit(
+      tx,
+      targetOf(cmd as never),
+      cmd.type === 'open_dispute' ? 'milestone' : 'dispute',
+      (c) => decideDispute(c, cmd, tx.ctx()),
+      `dispute.${cmd.type}`,
+    ),
   )
 }
 
-export async function contractCommand(app: App, actor: Actor, target: string, cmd: ContractCommand, idem?: IdempotentResponse) {
+export async function contractCommand(
+  app: App,
+  actor: Actor,
+  target: string,
+  cmd: ContractCommand,
+  idem?: IdempotentResponse,
+) {
   return run(app, { actor, idem }, (tx) =>
-    decideAndCommit(tx, target, cmd.type.includes('amendment') ? 'amendment' : 'contract', (c) => decideContract(c, cmd, tx.ctx()), `contract.${cmd.type}`),
+    decideAndCommit(
+      tx,
+      target,
+      cmd.type.includes('amendment') ? 'amendment' : 'contract',
+      (c) => decideContract(c, cmd, tx.ctx()),
+      `contract.${cmd.type}`,
+    ),
   )
 }

@@ -6,30 +6,79 @@ import type { Actor } from '../domain/types.ts'
 import { iso } from '../domain/types.ts'
 import { balanceOf, userBalances } from '../store/repos/ledger-repo.ts'
 import { big, num } from '../store/schema.ts'
-import { type App, type IdempotentResponse, type Tx, run } from './app.ts'
+import { type App, type IdempotentResponse, run, type Tx } from './app.ts'
 import { newId } from './ids.ts'
 
 export async function balances(app: App, userId: string) {
   const list = await userBalances(app.store.db, userId)
-  return list.map((b) => ({ object: 'balance' as const, currency: b.currency, available: Number(b.available), pending: Number(b.pending) }))
+  return list.map((b) => ({
+    object: 'balance' as const,
+    currency: b.currency,
+    available: Number(b.available),
+    pending: Number(b.pending),
+  }))
 }
 
-export function presentPayout(p: { id: string; user_id: string; currency: string; amount: bigint | number | string; status: string; created_at: bigint | number | string }) {
-  return { id: p.id, object: 'payout' as const, user_id: p.user_id, currency: p.currency, amount: num(p.amount), status: p.status, created_at: iso(num(p.created_at)) }
+export function presentPayout(p: {
+  id: string
+  user_id: string
+  currency: string
+  amount: bigint | number | string
+  status: string
+  created_at: bigint | number | string
+}) {
+  return {
+    id: p.id,
+    object: 'payout' as const,
+    user_id: p.user_id,
+    currency: p.currency,
+    amount: num(p.amount),
+    status: p.status,
+    created_at: iso(num(p.created_at)),
+  }
 }
 
-export async function createPayout(app: App, actor: Actor & { id: string }, input: { amount: bigint; currency: string }, idem?: IdempotentResponse) {
-  if (!isSupportedCurrency(input.currency)) fail('currency_unsupported', `Currency ${input.currency} is not supported.`, 'currency')
+export async function createPayout(
+  app: App,
+  actor: Actor & { id: string },
+  input: { amount: bigint; currency: string },
+  idem?: IdempotentResponse,
+) {
+  if (!isSupportedCurrency(input.currency))
+    fail('currency_unsupported', `Currency ${input.currency} is not supported.`, 'currency')
   return run(app, { actor, idem }, async (tx) => {
     const have = await balanceOf(tx.db, available(actor.id), input.currency)
     if (input.amount > have) fail('insufficient_funds', `Only ${have} ${input.currency} is available.`, 'amount')
     const id = newId('pay')
-    await tx.entries([{ id: newId('je'), kind: 'payout', currency: input.currency, lines: payoutLines(actor.id, input.amount), memo: `Payout ${id}`, contractId: null, milestoneId: null }])
-    const row = { id, user_id: actor.id, currency: input.currency, amount: input.amount, status: 'paid', created_at: BigInt(tx.now) }
+    await tx.entries([
+      {
+        id: newId('je'),
+        kind: 'payout',
+        currency: input.currency,
+        lines: payoutLines(actor.id, input.amount),
+        memo: `Payout ${id}`,
+        contractId: null,
+        milestoneId: null,
+      },
+    ])
+    const row = {
+      id,
+      user_id: actor.id,
+      currency: input.currency,
+      amount: input.amount,
+      status: 'paid',
+      created_at: BigInt(tx.now),
+    }
     await tx.db.insertInto('payouts').values(row).execute()
     await app.rail.payout({ userId: actor.id, currency: input.currency, amount: input.amount, reference: id })
     const payout = presentPayout(row)
-    await tx.events([{ event: { type: 'payout.paid', object: 'payout', objectId: id, audience: [actor.id] }, object: payout, contractId: null }])
+    await tx.events([
+      {
+        event: { type: 'payout.paid', object: 'payout', objectId: id, audience: [actor.id] },
+        object: payout,
+        contractId: null,
+      },
+    ])
     await tx.audit('payout.create', id, { amount: input.amount.toString(), currency: input.currency })
     return payout
   })
@@ -40,11 +89,34 @@ export async function releaseHold(tx: Tx, payload: Record<string, string>) {
   const userId = payload.userId!
   const currency = payload.currency!
   const amount = BigInt(payload.amount!)
-  await tx.entries([{ id: newId('je'), kind: 'hold_release', currency, lines: holdReleaseLines(userId, amount), memo: `Hold over for ${payload.entryId}`, contractId: payload.contractId ?? null, milestoneId: null }])
+  await tx.entries([
+    {
+      id: newId('je'),
+      kind: 'hold_release',
+      currency,
+      lines: holdReleaseLines(userId, amount),
+      memo: `Hold over for ${payload.entryId}`,
+      contractId: payload.contractId ?? null,
+      milestoneId: null,
+    },
+  ])
   const avail = await balanceOf(tx.db, available(userId), currency)
   const pend = await balanceOf(tx.db, `user:${userId}:pending`, currency)
-  const object = { object: 'balance', currency, available: Number(avail), pending: Number(pend), amount: Number(amount), source_entry: payload.entryId ?? null }
-  await tx.events([{ event: { type: 'balance.available', object: 'balance', objectId: userId, audience: [userId] }, object, contractId: payload.contractId ?? null }])
+  const object = {
+    object: 'balance',
+    currency,
+    available: Number(avail),
+    pending: Number(pend),
+    amount: Number(amount),
+    source_entry: payload.entryId ?? null,
+  }
+  await tx.events([
+    {
+      event: { type: 'balance.available', object: 'balance', objectId: userId, audience: [userId] },
+      object,
+      contractId: payload.contractId ?? null,
+    },
+  ])
   await tx.audit('balance.hold_release', userId, { amount: amount.toString(), currency })
 }
 
@@ -113,8 +185,28 @@ const csvCell = (v: unknown) => {
 
 /** The statement as CSV: a header row, amounts in minor units, and the running balance. */
 export function statementCsv(s: Awaited<ReturnType<typeof statement>>): string {
-  const header = ['date', 'entry_id', 'kind', 'description', 'contract_id', 'milestone_id', 'currency', 'amount', 'balance']
-  const rows = s.data.map((l) => [l.date, l.entry_id, l.kind, l.description, l.contract_id, l.milestone_id, s.currency, l.amount, l.balance])
+  const header = [
+    'date',
+    'entry_id',
+    'kind',
+    'description',
+    'contract_id',
+    'milestone_id',
+    'currency',
+    'amount',
+    'balance',
+  ]
+  const rows = s.data.map((l) => [
+    l.date,
+    l.entry_id,
+    l.kind,
+    l.description,
+    l.contract_id,
+    l.milestone_id,
+    s.currency,
+    l.amount,
+    l.balance,
+  ])
   return `${[header, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n')}\r\n`
 }
 
@@ -124,13 +216,27 @@ export async function myLedgerEntries(app: App, userId: string, page: { limit: n
     .selectFrom('journal_lines as l')
     .innerJoin('journal_entries as e', 'e.id', 'l.entry_id')
     .innerJoin('accounts as a', (j) => j.onRef('a.account', '=', 'l.account').onRef('a.currency', '=', 'l.currency'))
-    .select(['l.seq', 'l.entry_id', 'l.account', 'l.currency', 'l.amount', 'l.created_at', 'e.kind', 'e.memo', 'e.contract_id', 'e.milestone_id'])
+    .select([
+      'l.seq',
+      'l.entry_id',
+      'l.account',
+      'l.currency',
+      'l.amount',
+      'l.created_at',
+      'e.kind',
+      'e.memo',
+      'e.contract_id',
+      'e.milestone_id',
+    ])
     .where('a.user_id', '=', userId)
   if (page.startingAfter) {
     const seq = Number(page.startingAfter.replace(/^jel_/, ''))
     if (Number.isSafeInteger(seq)) q = q.where('l.seq', '<', BigInt(seq))
   }
-  const rows = await q.orderBy('l.seq', 'desc').limit(page.limit + 1).execute()
+  const rows = await q
+    .orderBy('l.seq', 'desc')
+    .limit(page.limit + 1)
+    .execute()
   return {
     object: 'list' as const,
     data: rows.slice(0, page.limit).map((r) => ({

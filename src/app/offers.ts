@@ -1,7 +1,7 @@
 /** Offer use cases (SPEC §4): open, counter, accept (creating the contract), decline, withdraw, expire. */
 import { createContract } from '../domain/contract-model.ts'
 import { fail } from '../domain/errors.ts'
-import { type OfferCommand, createOffer, currentRevision, decideOffer } from '../domain/offer.ts'
+import { createOffer, currentRevision, decideOffer, type OfferCommand } from '../domain/offer.ts'
 import { type TermsInput, validateTerms } from '../domain/terms.ts'
 import type { Actor } from '../domain/types.ts'
 import { loadOffer } from '../store/repos/aggregate-repo.ts'
@@ -37,7 +37,9 @@ export async function offerCommand(
   idem?: IdempotentResponse,
 ) {
   const decided: OfferCommand =
-    cmd.type === 'counter' ? { type: 'counter', terms: validateTerms(cmd.terms, { minimumMajor: app.config.minimumMilestoneMajor }) } : cmd
+    cmd.type === 'counter'
+      ? { type: 'counter', terms: validateTerms(cmd.terms, { minimumMajor: app.config.minimumMilestoneMajor }) }
+      : cmd
   return run(app, { actor, idem }, async (tx) => {
     const before = cmd.type === 'expire' ? await loadOffer(tx.db, offerId) : await offerFor(tx.db, offerId, actor)
     if (!before) return null

@@ -12,8 +12,10 @@ export const DEFAULT_PAYMENT_METHOD = 'pm_sandbox_ok'
 
 export const sandboxRail: PaymentRail = {
   async charge({ paymentMethod }) {
-    if (paymentMethod === 'pm_sandbox_decline') throw new DomainError('card_declined', 'The card was declined.', 'payment_method')
-    if (!paymentMethod.startsWith('pm_')) throw new DomainError('parameter_invalid', 'Unknown payment method.', 'payment_method')
+    if (paymentMethod === 'pm_sandbox_decline')
+      throw new DomainError('card_declined', 'The card was declined.', 'payment_method')
+    if (!paymentMethod.startsWith('pm_'))
+      throw new DomainError('parameter_invalid', 'Unknown payment method.', 'payment_method')
   },
   async payout() {},
 }

@@ -3,7 +3,7 @@
  * minor units, times as ISO 8601 UTC. Used by the HTTP answers and by event payloads alike.
  */
 import { type Contract, type Dispute, type Milestone, type RefundRequest, totals } from '../domain/contract-model.ts'
-import { type Offer, currentRevision } from '../domain/offer.ts'
+import { currentRevision, type Offer } from '../domain/offer.ts'
 import type { Terms } from '../domain/terms.ts'
 import { iso } from '../domain/types.ts'
 

@@ -15,7 +15,11 @@ const SYSTEM: Actor = { kind: 'system' }
 /** Returns false when the timer had already run or was re-set meanwhile. */
 export async function runTimer(app: App, t: DueTimer): Promise<boolean> {
   return run(app, { actor: SYSTEM }, async (tx) => {
-    const del = await tx.db.deleteFrom('timers').where('key', '=', t.key).where('run_at', '=', BigInt(t.runAt)).executeTakeFirst()
+    const del = await tx.db
+      .deleteFrom('timers')
+      .where('key', '=', t.key)
+      .where('run_at', '=', BigInt(t.runAt))
+      .executeTakeFirst()
     if (Number(del.numDeletedRows) !== 1) return false
     switch (t.kind) {
       case 'offer_expiry': {

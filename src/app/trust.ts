@@ -25,9 +25,17 @@ export async function reputation(app: App, userId: string) {
 
 export async function plan(
   app: App,
-  input: { total: bigint; currency: string; paymentMode: PaymentMode; counterpartyId: string | null; upfrontBps: number | null; entries: { count: number; unitPrice: bigint } | null },
+  input: {
+    total: bigint
+    currency: string
+    paymentMode: PaymentMode
+    counterpartyId: string | null
+    upfrontBps: number | null
+    entries: { count: number; unitPrice: bigint } | null
+  },
 ) {
-  if (!isSupportedCurrency(input.currency)) fail('currency_unsupported', `Currency ${input.currency} is not supported.`, 'currency')
+  if (!isSupportedCurrency(input.currency))
+    fail('currency_unsupported', `Currency ${input.currency} is not supported.`, 'currency')
   const min = minimumMilestone(input.currency, app.config.minimumMilestoneMajor)
   if (input.total < min) fail('amount_invalid', `The total is below the minimum milestone of ${min}.`, 'total')
   if (input.paymentMode === 'by_entry') {
@@ -64,13 +72,26 @@ export async function plan(
     payment_mode: input.paymentMode,
     trust_level: p.trust_level,
     thresholds: p.thresholds,
-    milestones: p.milestones.map((m) => ({ title: m.title, amount: n(m.amount), deposit: m.deposit, ...(m.entries !== undefined ? { entries: m.entries } : {}) })),
+    milestones: p.milestones.map((m) => ({
+      title: m.title,
+      amount: n(m.amount),
+      deposit: m.deposit,
+      ...(m.entries !== undefined ? { entries: m.entries } : {}),
+    })),
     deposit_advice: p.deposit_advice,
     comparison: {
       recommended: p.comparison.recommended,
       reasons: p.comparison.reasons,
-      by_project: { ...p.comparison.by_project, largest_at_risk: n(p.comparison.by_project.largest_at_risk), upfront: n(p.comparison.by_project.upfront) },
-      by_milestone: { ...p.comparison.by_milestone, largest_at_risk: n(p.comparison.by_milestone.largest_at_risk), upfront: n(p.comparison.by_milestone.upfront) },
+      by_project: {
+        ...p.comparison.by_project,
+        largest_at_risk: n(p.comparison.by_project.largest_at_risk),
+        upfront: n(p.comparison.by_project.upfront),
+      },
+      by_milestone: {
+        ...p.comparison.by_milestone,
+        largest_at_risk: n(p.comparison.by_milestone.largest_at_risk),
+        upfront: n(p.comparison.by_milestone.upfront),
+      },
     },
     reasons: p.reasons,
   }

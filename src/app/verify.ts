@@ -1,11 +1,12 @@
 /**
  * Ledger verification (SPEC §7): every invariant checked from the stored data, each failure named.
  */
-import { decode } from './json-codec.ts'
-import { isTerminal, type Contract } from '../domain/contract-model.ts'
+
+import { type Contract, isTerminal } from '../domain/contract-model.ts'
 import type { Store } from '../store/database.ts'
 import { chainHash } from '../store/repos/audit-repo.ts'
 import { big, num } from '../store/schema.ts'
+import { decode } from './json-codec.ts'
 
 export interface VerifyReport {
   readonly ok: boolean
@@ -24,12 +25,18 @@ export async function verify(store: Store): Promise<VerifyReport> {
     .groupBy(['entry_id', 'currency'])
     .having((eb) => eb.fn.sum('amount'), '!=', 0)
     .execute()
-  for (const u of unbalanced) say(`journal entry ${u.entry_id} does not balance in ${u.currency} (off by ${big(u.total)})`)
+  for (const u of unbalanced)
+    say(`journal entry ${u.entry_id} does not balance in ${u.currency} (off by ${big(u.total)})`)
 
   const accounts = await db.selectFrom('accounts').select(['account', 'currency', 'balance']).execute()
   const sums = await db
     .selectFrom('journal_lines')
-    .select(['account', 'currency', (eb) => eb.fn.sum<bigint>('amount').as('total'), (eb) => eb.fn.countAll<bigint>().as('n')])
+    .select([
+      'account',
+      'currency',
+      (eb) => eb.fn.sum<bigint>('amount').as('total'),
+      (eb) => eb.fn.countAll<bigint>().as('n'),
+    ])
     .groupBy(['account', 'currency'])
     .execute()
   const lineSum = new Map(sums.map((s) => [`${s.account}|${s.currency}`, big(s.total)]))
@@ -44,7 +51,8 @@ export async function verify(store: Store): Promise<VerifyReport> {
     const expected = lineSum.get(`${a.account}|${a.currency}`) ?? 0n
     if (expected !== bal) say(`${a.account} in ${a.currency} holds ${bal} but its entries sum to ${expected}`)
   }
-  for (const key of lineSum.keys()) if (!accountBalance.has(key)) say(`entries touch ${key.replace('|', ' in ')} which has no balance row`)
+  for (const key of lineSum.keys())
+    if (!accountBalance.has(key)) say(`entries touch ${key.replace('|', ' in ')} which has no balance row`)
   for (const [cur, total] of perCurrency) if (total !== 0n) say(`accounts in ${cur} sum to ${total}, not zero`)
 
   let milestones = 0
@@ -54,12 +62,16 @@ export async function verify(store: Store): Promise<VerifyReport> {
     for (const m of c.milestones) {
       milestones++
       const held = accountBalance.get(`escrow:${m.id}|${c.currency}`) ?? 0n
-      if (held !== m.escrow + m.escrowFee) say(`escrow:${m.id} holds ${held} but the milestone reports ${m.escrow} + fee ${m.escrowFee}`)
+      if (held !== m.escrow + m.escrowFee)
+        say(`escrow:${m.id} holds ${held} but the milestone reports ${m.escrow} + fee ${m.escrowFee}`)
       if (isTerminal(m.state) && held !== 0n) say(`escrow:${m.id} holds ${held} although the milestone is ${m.state}`)
     }
   }
 
-  const entries = await db.selectFrom('journal_entries').select((eb) => eb.fn.countAll<bigint>().as('n')).executeTakeFirst()
+  const entries = await db
+    .selectFrom('journal_entries')
+    .select((eb) => eb.fn.countAll<bigint>().as('n'))
+    .executeTakeFirst()
   const audit = await verifyAuditChain(store, say)
   return {
     ok: problems.length === 0,
@@ -73,7 +85,13 @@ async function verifyAuditChain(store: Store, say: (p: string) => void): Promise
   let count = 0
   let after = 0n
   for (;;) {
-    const rows = await store.db.selectFrom('audit_log').select(['seq', 'id', 'record', 'prev_hash', 'hash']).where('seq', '>', after).orderBy('seq').limit(5000).execute()
+    const rows = await store.db
+      .selectFrom('audit_log')
+      .select(['seq', 'id', 'record', 'prev_hash', 'hash'])
+      .where('seq', '>', after)
+      .orderBy('seq')
+      .limit(5000)
+      .execute()
     if (!rows.length) break
     for (const r of rows) {
       count++

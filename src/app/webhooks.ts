@@ -7,7 +7,13 @@ import { num } from '../store/schema.ts'
 import type { App } from './app.ts'
 import { newId } from './ids.ts'
 
-type EndpointRow = { id: string; url: string; enabled_events: string; enabled: number | bigint; created_at: number | bigint | string }
+type EndpointRow = {
+  id: string
+  url: string
+  enabled_events: string
+  enabled: number | bigint
+  created_at: number | bigint | string
+}
 
 const presentEndpoint = (e: EndpointRow) => ({
   id: e.id,
@@ -36,18 +42,34 @@ export async function createEndpoint(app: App, userId: string, input: { url: str
 }
 
 export async function listEndpoints(app: App, userId: string) {
-  const rows = await app.store.db.selectFrom('webhook_endpoints').selectAll().where('user_id', '=', userId).where('deleted_at', 'is', null).orderBy('created_at', 'desc').execute()
+  const rows = await app.store.db
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('deleted_at', 'is', null)
+    .orderBy('created_at', 'desc')
+    .execute()
   return rows.map(presentEndpoint)
 }
 
 async function ownEndpoint(app: App, userId: string, id: string) {
-  const row = await app.store.db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).where('user_id', '=', userId).where('deleted_at', 'is', null).executeTakeFirst()
+  const row = await app.store.db
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst()
   return row ?? fail('resource_missing', `No such webhook endpoint: ${id}.`)
 }
 
 export async function deleteEndpoint(app: App, userId: string, id: string) {
   await ownEndpoint(app, userId, id)
-  await app.store.db.updateTable('webhook_endpoints').set({ deleted_at: BigInt(app.clock.now()), enabled: 0 }).where('id', '=', id).execute()
+  await app.store.db
+    .updateTable('webhook_endpoints')
+    .set({ deleted_at: BigInt(app.clock.now()), enabled: 0 })
+    .where('id', '=', id)
+    .execute()
   return { id, object: 'webhook_endpoint' as const, deleted: true }
 }
 
@@ -78,17 +100,30 @@ export const presentDelivery = (d: DeliveryRow) => ({
   delivered_at: d.delivered_at === null ? null : iso(num(d.delivered_at)),
 })
 
-export async function listDeliveries(app: App, userId: string, endpointId: string, page: { limit: number; startingAfter: string | null }) {
+export async function listDeliveries(
+  app: App,
+  userId: string,
+  endpointId: string,
+  page: { limit: number; startingAfter: string | null },
+) {
   await ownEndpoint(app, userId, endpointId)
   let q = app.store.db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', endpointId)
   if (page.startingAfter) q = q.where('id', '<', page.startingAfter)
-  const rows = await q.orderBy('id', 'desc').limit(page.limit + 1).execute()
+  const rows = await q
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
+    .execute()
   return { data: rows.slice(0, page.limit).map(presentDelivery), hasMore: rows.length > page.limit }
 }
 
 /** Manual redelivery: the delivery is due again now (its attempt count goes on). */
 export async function retryDelivery(app: App, userId: string, id: string) {
-  const row = await app.store.db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).where('user_id', '=', userId).executeTakeFirst()
+  const row = await app.store.db
+    .selectFrom('webhook_deliveries')
+    .selectAll()
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .executeTakeFirst()
   if (!row) return fail('resource_missing', `No such webhook delivery: ${id}.`)
   await app.store.db
     .updateTable('webhook_deliveries')

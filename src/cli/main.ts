@@ -32,7 +32,9 @@ async function main(argv: string[]) {
         const { seedDemo } = await import('../app/demo.ts')
         await seedDemo(runtime.app)
       }
-      server.log.info(`Tranche listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`)
+      server.log.info(
+        `Tranche listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`,
+      )
       return
     }
     case 'worker': {
@@ -62,11 +64,21 @@ async function main(argv: string[]) {
       return
     }
     case 'admin': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' } } })
-      if (positionals[0] !== 'create' || !values.email || !values.password) throw new UsageError('admin create --email E --password P')
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' } },
+      })
+      if (positionals[0] !== 'create' || !values.email || !values.password)
+        throw new UsageError('admin create --email E --password P')
       const rt = await createRuntime({ ...config, adminEmail: null, adminPassword: null })
       try {
-        const u = await createUser(rt.app, { email: values.email, password: values.password, name: values.name ?? 'Admin', admin: true })
+        const u = await createUser(rt.app, {
+          email: values.email,
+          password: values.password,
+          name: values.name ?? 'Admin',
+          admin: true,
+        })
         console.log(`admin ${u.id} created`)
       } finally {
         await rt.close()
@@ -74,7 +86,15 @@ async function main(argv: string[]) {
       return
     }
     case 'export': {
-      const { values } = parseArgs({ args: rest, options: { user: { type: 'string' }, currency: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } } })
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          user: { type: 'string' },
+          currency: { type: 'string' },
+          from: { type: 'string' },
+          to: { type: 'string' },
+        },
+      })
       if (!values.user || !values.currency) throw new UsageError('export --user USER_ID --currency USD')
       const rt = await createRuntime({ ...config, adminEmail: null, adminPassword: null })
       try {
@@ -101,8 +121,10 @@ main(process.argv.slice(2)).catch((e) => {
   if (e instanceof ConfigError) console.error(`tranche: bad configuration: ${e.message}`)
   else if (e instanceof UsageError) console.error(`tranche: ${e.message}\n${USAGE}`)
   else if (e instanceof DomainError) console.error(`tranche: ${e.message}`)
-  else if ((e as { code?: string }).code === 'EADDRINUSE') console.error(`tranche: port ${process.env.PORT ?? 3000} is in use`)
-  else if ((e as { code?: string }).code === 'ECONNREFUSED') console.error('tranche: cannot reach the database at DATABASE_URL')
+  else if ((e as { code?: string }).code === 'EADDRINUSE')
+    console.error(`tranche: port ${process.env.PORT ?? 3000} is in use`)
+  else if ((e as { code?: string }).code === 'ECONNREFUSED')
+    console.error('tranche: cannot reach the database at DATABASE_URL')
   else {
     console.error(`tranche: ${(e as Error).message ?? e}`)
     if (process.env.TRANCHE_DEBUG) console.error(e)

@@ -4,11 +4,11 @@
  */
 import type { Contract, MilestoneEdit } from './contract-model.ts'
 import { newMilestone } from './contract-model.ts'
-import { ContractWork, type ContractDecision, dormancyAt } from './contract-work.ts'
-import { toArbitration, resolve } from './dispute-commands.ts'
+import { type ContractDecision, ContractWork, dormancyAt } from './contract-work.ts'
+import { resolve, toArbitration } from './dispute-commands.ts'
 import { badState, fail } from './errors.ts'
 import { minimumMilestone } from './money.ts'
-import { type MilestoneInput, lineAmount } from './terms.ts'
+import { lineAmount, type MilestoneInput } from './terms.ts'
 import type { DecisionContext, TimerSpec } from './types.ts'
 
 export type ContractCommand =
@@ -48,7 +48,10 @@ function end(w: ContractWork): ContractDecision {
   const blocking = role === 'client' ? ['submitted', 'disputed'] : ['disputed']
   const waiting = w.c.milestones.filter((m) => blocking.includes(m.state))
   if (waiting.length) {
-    fail('milestones_awaiting_action', `Milestones awaiting action first: ${waiting.map((m) => `${m.id} (${m.state})`).join(', ')}.`)
+    fail(
+      'milestones_awaiting_action',
+      `Milestones awaiting action first: ${waiting.map((m) => `${m.id} (${m.state})`).join(', ')}.`,
+    )
   }
   for (const m of w.c.milestones) {
     if (m.state === 'pending') {
@@ -67,7 +70,10 @@ function end(w: ContractWork): ContractDecision {
   return w.done()
 }
 
-function proposeAmendment(w: ContractWork, cmd: Extract<ContractCommand, { type: 'propose_amendment' }>): ContractDecision {
+function proposeAmendment(
+  w: ContractWork,
+  cmd: Extract<ContractCommand, { type: 'propose_amendment' }>,
+): ContractDecision {
   const role = w.actorRole()
   if (role !== 'client' && role !== 'freelancer') return fail('actor_not_allowed', 'Only the parties amend a contract.')
   if (w.c.status !== 'active') badState('contract', w.c.status, 'amend')
@@ -86,14 +92,28 @@ function proposeAmendment(w: ContractWork, cmd: Extract<ContractCommand, { type:
     const amount = w.c.paymentMode === 'by_entry' && e.entries !== undefined ? null : (e.amount ?? null)
     if (amount !== null || e.entries !== undefined) {
       const m = w.milestone(e.milestoneId)
-      const checked = lineAmount({ ...m, amount: amount ?? (w.c.paymentMode === 'by_entry' ? null : m.amount), entries: e.entries ?? m.entries }, i, w.c, min)
+      const checked = lineAmount(
+        { ...m, amount: amount ?? (w.c.paymentMode === 'by_entry' ? null : m.amount), entries: e.entries ?? m.entries },
+        i,
+        w.c,
+        min,
+      )
       return { ...e, amount: checked.amount }
     }
     return e
   })
   checkPending(w, [...edit.map((e) => e.milestoneId), ...cmd.remove])
   const id = w.ctx.newId('amd')
-  w.c.amendments.push({ id, proposedBy: w.actorId(), status: 'proposed', add, edit, remove: [...cmd.remove], createdAt: w.now, decidedAt: null })
+  w.c.amendments.push({
+    id,
+    proposedBy: w.actorId(),
+    status: 'proposed',
+    add,
+    edit,
+    remove: [...cmd.remove],
+    createdAt: w.now,
+    decidedAt: null,
+  })
   w.emit('amendment.proposed', 'amendment', id)
   return w.done()
 }
@@ -102,18 +122,26 @@ function proposeAmendment(w: ContractWork, cmd: Extract<ContractCommand, { type:
 function checkPending(w: ContractWork, ids: readonly string[]) {
   for (const id of ids) {
     const m = w.milestone(id)
-    if (m.state !== 'pending') fail('milestone_frozen', `Milestone ${id} is ${m.state}; only pending milestones can change.`)
+    if (m.state !== 'pending')
+      fail('milestone_frozen', `Milestone ${id} is ${m.state}; only pending milestones can change.`)
   }
 }
 
-function answerAmendment(w: ContractWork, type: 'accept_amendment' | 'reject_amendment' | 'withdraw_amendment', id: string): ContractDecision {
+function answerAmendment(
+  w: ContractWork,
+  type: 'accept_amendment' | 'reject_amendment' | 'withdraw_amendment',
+  id: string,
+): ContractDecision {
   w.actorRole()
   const a = w.c.amendments.find((x) => x.id === id)
   if (!a) return fail('resource_missing', `No such amendment: ${id}.`)
   const me = w.actorId()
   const authorOnly = type === 'withdraw_amendment'
   if (authorOnly ? a.proposedBy !== me : a.proposedBy === me) {
-    fail('actor_not_allowed', authorOnly ? 'Only the author withdraws an amendment.' : 'The other party answers an amendment.')
+    fail(
+      'actor_not_allowed',
+      authorOnly ? 'Only the author withdraws an amendment.' : 'The other party answers an amendment.',
+    )
   }
   if (a.status !== 'proposed') badState('amendment', a.status, type.replace('_amendment', ''))
   a.decidedAt = w.now

@@ -220,7 +220,12 @@ export function createContract(
     endedAt: null,
   }
   const fx = noEffects()
-  fx.events.push({ type: 'contract.created', object: 'contract', objectId: contract.id, audience: [contract.clientId, contract.freelancerId] })
+  fx.events.push({
+    type: 'contract.created',
+    object: 'contract',
+    objectId: contract.id,
+    audience: [contract.clientId, contract.freelancerId],
+  })
   return { contract, ...fx }
 }
 

@@ -5,17 +5,17 @@
 import {
   type Contract,
   type Dispute,
+  isTerminal,
   type Milestone,
   type MilestoneState,
   type RefundRequest,
   type Role,
-  isTerminal,
   roleOf,
 } from './contract-model.ts'
-import { DomainError, badState, fail } from './errors.ts'
-import { type EntryKind, type Line, compact, refundLines, releaseLines } from './ledger.ts'
+import { badState, DomainError, fail } from './errors.ts'
+import { compact, type EntryKind, type Line, refundLines, releaseLines } from './ledger.ts'
 import { MILESTONE_PROCESS, type MilestoneCommandName, type Transition } from './milestone-process.ts'
-import { DAY_MS, type DecisionContext, type Effects, HOUR_MS, type TimerKind, noEffects } from './types.ts'
+import { DAY_MS, type DecisionContext, type Effects, HOUR_MS, noEffects, type TimerKind } from './types.ts'
 
 type DeepMutable<T> = T extends bigint | string | number | boolean | null | undefined
   ? T
@@ -78,7 +78,10 @@ export class ContractWork {
     const role = this.actorRole()
     const allowed = t.actor === 'party' ? role === 'client' || role === 'freelancer' : t.actor === role
     if (!allowed) {
-      fail('actor_not_allowed', `Only the ${t.actor === 'party' ? 'parties' : t.actor} may ${name.replaceAll('_', ' ')}.`)
+      fail(
+        'actor_not_allowed',
+        `Only the ${t.actor === 'party' ? 'parties' : t.actor} may ${name.replaceAll('_', ' ')}.`,
+      )
     }
     if (!t.from.includes(m.state)) badState('milestone', m.state, name)
     m.lastActivityAt = this.now
@@ -91,7 +94,15 @@ export class ContractWork {
 
   post(kind: EntryKind, lines: Line[], milestoneId: string | null, memo: string) {
     const id = this.ctx.newId('je')
-    this.fx.entries.push({ id, kind, currency: this.c.currency, lines: compact(lines), memo, contractId: this.c.id, milestoneId })
+    this.fx.entries.push({
+      id,
+      kind,
+      currency: this.c.currency,
+      lines: compact(lines),
+      memo,
+      contractId: this.c.id,
+      milestoneId,
+    })
     return id
   }
 
@@ -161,7 +172,12 @@ export class ContractWork {
   /** Returns everything left in escrow (principal and its client fee) to the client. */
   refundRest(m: MMilestone) {
     if (m.escrow === 0n && m.escrowFee === 0n) return
-    this.post('refund', refundLines(m.id, this.c.clientId, m.escrow, m.escrowFee), m.id, `Refund of ${m.escrow} from ${m.id}`)
+    this.post(
+      'refund',
+      refundLines(m.id, this.c.clientId, m.escrow, m.escrowFee),
+      m.id,
+      `Refund of ${m.escrow} from ${m.id}`,
+    )
     m.refunded += m.escrow
     m.escrow = 0n
     m.escrowFee = 0n
@@ -169,7 +185,11 @@ export class ContractWork {
   }
 
   /** A milestone with nothing left in escrow ends released (something was released) or refunded. */
-  finish(m: MMilestone, releasedEvent: string | null = 'milestone.released', via: Milestone['releasedVia'] = 'approval') {
+  finish(
+    m: MMilestone,
+    releasedEvent: string | null = 'milestone.released',
+    via: Milestone['releasedVia'] = 'approval',
+  ) {
     if (m.escrow !== 0n || m.escrowFee !== 0n) throw new Error(`finish with escrow left on ${m.id}`)
     m.state = m.released > 0n ? 'released' : 'refunded'
     m.settledAt = this.now
@@ -195,7 +215,10 @@ export class ContractWork {
     m.refundRequestId = rr.id
     this.cancelReviewTimers(m)
     this.cancelTimer(`dormancy:${m.id}`)
-    this.setTimer('refund_expiry', `refund_expiry:${rr.id}`, rr.expiresAt, { milestoneId: m.id, refundRequestId: rr.id })
+    this.setTimer('refund_expiry', `refund_expiry:${rr.id}`, rr.expiresAt, {
+      milestoneId: m.id,
+      refundRequestId: rr.id,
+    })
     this.emit('refund_request.created', 'refund_request', rr.id)
     return rr
   }
@@ -218,7 +241,11 @@ export class ContractWork {
 
   /** Every milestone terminal → the contract is completed (an ended contract stays ended). */
   done(): ContractDecision {
-    if (this.c.status === 'active' && this.c.milestones.length > 0 && this.c.milestones.every((m) => isTerminal(m.state))) {
+    if (
+      this.c.status === 'active' &&
+      this.c.milestones.length > 0 &&
+      this.c.milestones.every((m) => isTerminal(m.state))
+    ) {
       this.c.status = 'completed'
       this.emit('contract.completed', 'contract', this.c.id)
     }
@@ -235,4 +262,3 @@ export const requireAmount = (x: bigint, max: bigint, param: string) => {
   if (x < 0n || x > max) throw new DomainError('amount_invalid', `The amount must be between 0 and ${max}.`, param)
   return x
 }
-

@@ -3,13 +3,18 @@
  * silent side. Resolving releases r and refunds the rest (SPEC §5); no fee is charged for the dispute itself.
  */
 import type { Contract } from './contract-model.ts'
-import { ContractWork, type ContractDecision, NEGOTIATION_MS, requireAmount } from './contract-work.ts'
+import { type ContractDecision, ContractWork, NEGOTIATION_MS, requireAmount } from './contract-work.ts'
 import { badState, fail } from './errors.ts'
 import { openDisputeOn } from './milestone-commands.ts'
 import type { DecisionContext } from './types.ts'
 
 export type DisputeCommand =
-  | { readonly type: 'open_dispute'; readonly milestoneId: string; readonly reason: string; readonly releaseAmount: bigint }
+  | {
+      readonly type: 'open_dispute'
+      readonly milestoneId: string
+      readonly reason: string
+      readonly releaseAmount: bigint
+    }
   | { readonly type: 'propose'; readonly disputeId: string; readonly releaseAmount: bigint; readonly message: string }
   | { readonly type: 'accept_proposal'; readonly disputeId: string; readonly proposalId: string }
   | { readonly type: 'escalate'; readonly disputeId: string }
@@ -25,7 +30,12 @@ export function decideDispute(contract: Contract, cmd: DisputeCommand, ctx: Deci
       rr.status = 'declined'
       w.cancelTimer(`refund_expiry:${rr.id}`)
     }
-    openDisputeOn(w, m, { by: w.actorId(), role: role as 'client' | 'freelancer', reason: cmd.reason, releaseAmount: cmd.releaseAmount })
+    openDisputeOn(w, m, {
+      by: w.actorId(),
+      role: role as 'client' | 'freelancer',
+      reason: cmd.reason,
+      releaseAmount: cmd.releaseAmount,
+    })
     return w.done()
   }
   const d = w.dispute(cmd.disputeId)
@@ -53,7 +63,10 @@ export function decideDispute(contract: Contract, cmd: DisputeCommand, ctx: Deci
         d.status = 'negotiation'
         d.negotiationDeadline = ctx.now + NEGOTIATION_MS
         w.cancelTimer(`dispute_response:${d.id}`)
-        w.setTimer('dispute_negotiation', `dispute_negotiation:${d.id}`, d.negotiationDeadline, { milestoneId: m.id, disputeId: d.id })
+        w.setTimer('dispute_negotiation', `dispute_negotiation:${d.id}`, d.negotiationDeadline, {
+          milestoneId: m.id,
+          disputeId: d.id,
+        })
         w.emit('dispute.responded', 'dispute', d.id)
       } else {
         w.emit('dispute.proposal_made', 'dispute', d.id)
@@ -61,8 +74,10 @@ export function decideDispute(contract: Contract, cmd: DisputeCommand, ctx: Deci
       return w.done()
     }
     case 'accept_proposal': {
-      if (role !== 'client' && role !== 'freelancer') return fail('actor_not_allowed', 'Only the parties accept proposals.')
-      if (d.status !== 'awaiting_response' && d.status !== 'negotiation') badState('dispute', d.status, 'accept a proposal')
+      if (role !== 'client' && role !== 'freelancer')
+        return fail('actor_not_allowed', 'Only the parties accept proposals.')
+      if (d.status !== 'awaiting_response' && d.status !== 'negotiation')
+        badState('dispute', d.status, 'accept a proposal')
       const p = d.proposals.find((x) => x.id === cmd.proposalId)
       if (!p) return fail('resource_missing', `No such proposal: ${cmd.proposalId}.`)
       if (p.status !== 'open') badState('proposal', p.status, 'accept')
@@ -105,7 +120,13 @@ export function toArbitration(w: ContractWork, disputeId: string) {
 }
 
 /** Applies a release of r and a refund of the rest; the milestone ends released (r > 0) or refunded. */
-export function resolve(w: ContractWork, disputeId: string, r: bigint, by: 'agreement' | 'default' | 'arbitration', note: string | null) {
+export function resolve(
+  w: ContractWork,
+  disputeId: string,
+  r: bigint,
+  by: 'agreement' | 'default' | 'arbitration',
+  note: string | null,
+) {
   const d = w.dispute(disputeId)
   const m = w.milestone(d.milestoneId)
   const rest = m.escrow - r

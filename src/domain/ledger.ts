@@ -3,7 +3,7 @@
  * A journal entry is in one currency and its lines sum to zero. An account's balance is the sum of its lines, so
  * money owed to a user is positive and money that came in through the rail leaves `ext:rail` negative.
  */
-import { releaseWithin, type ReleaseSplit } from './money.ts'
+import { type ReleaseSplit, releaseWithin } from './money.ts'
 
 export const RAIL = 'ext:rail'
 export const PLATFORM = 'platform:fees'
@@ -19,13 +19,7 @@ export interface Line {
   readonly amount: bigint
 }
 
-export type EntryKind =
-  | 'fund'
-  | 'release'
-  | 'refund'
-  | 'bonus'
-  | 'hold_release'
-  | 'payout'
+export type EntryKind = 'fund' | 'release' | 'refund' | 'bonus' | 'hold_release' | 'payout'
 
 export interface JournalEntry {
   readonly id: string

@@ -3,15 +3,27 @@
  * or a DomainError. Actor and from-state come from the process table; the amounts from money.ts.
  */
 import type { Contract } from './contract-model.ts'
-import { ContractWork, type ContractDecision, DISPUTE_RESPONSE_MS, type MMilestone, requireAmount } from './contract-work.ts'
+import {
+  type ContractDecision,
+  ContractWork,
+  DISPUTE_RESPONSE_MS,
+  type MMilestone,
+  requireAmount,
+} from './contract-work.ts'
 import { DomainError, fail } from './errors.ts'
-import { PLATFORM, chargeLines, escrow, pending } from './ledger.ts'
+import { chargeLines, escrow, PLATFORM, pending } from './ledger.ts'
 import { fee } from './money.ts'
 import type { DecisionContext } from './types.ts'
 
 export type MilestoneCommand =
   | { readonly type: 'fund'; readonly milestoneIds: readonly string[]; readonly credit: bigint }
-  | { readonly type: 'submit'; readonly milestoneId: string; readonly message: string; readonly links: readonly string[]; readonly entries: readonly number[] | null }
+  | {
+      readonly type: 'submit'
+      readonly milestoneId: string
+      readonly message: string
+      readonly links: readonly string[]
+      readonly entries: readonly number[] | null
+    }
   | { readonly type: 'request_changes'; readonly milestoneId: string; readonly message: string }
   | {
       readonly type: 'approve'
@@ -39,9 +51,12 @@ export function decideMilestone(contract: Contract, cmd: MilestoneCommand, ctx: 
       const m = w.milestone(cmd.milestoneId)
       w.guard(m, 'request_changes')
       if (m.revisionsUsed >= w.c.revisionLimit) {
-        fail('revision_limit_reached', `All ${w.c.revisionLimit} revisions are used: approve the milestone or open a dispute.`)
+        fail(
+          'revision_limit_reached',
+          `All ${w.c.revisionLimit} revisions are used: approve the milestone or open a dispute.`,
+        )
       }
-      useRevision(w, m)
+      spendRevision(w, m)
       w.emit('milestone.changes_requested', 'milestone', m.id)
       return w.done()
     }
@@ -65,7 +80,8 @@ export function decideMilestone(contract: Contract, cmd: MilestoneCommand, ctx: 
       const rr = w.refundRequest(cmd.refundRequestId)
       const m = w.milestone(rr.milestoneId)
       w.guard(m, cmd.type)
-      if (rr.status !== 'open' || m.refundRequestId !== rr.id) fail('invalid_state_transition', `The refund request is ${rr.status}.`)
+      if (rr.status !== 'open' || m.refundRequestId !== rr.id)
+        fail('invalid_state_transition', `The refund request is ${rr.status}.`)
       w.cancelTimer(`refund_expiry:${rr.id}`)
       if (cmd.type === 'accept_refund') {
         rr.status = 'accepted'
@@ -75,7 +91,12 @@ export function decideMilestone(contract: Contract, cmd: MilestoneCommand, ctx: 
       } else {
         rr.status = 'declined'
         w.emit('refund_request.declined', 'refund_request', rr.id)
-        openDisputeOn(w, m, { by: w.c.freelancerId, role: 'freelancer', reason: cmd.reason ?? rr.reason, releaseAmount: m.escrow })
+        openDisputeOn(w, m, {
+          by: w.c.freelancerId,
+          role: 'freelancer',
+          reason: cmd.reason ?? rr.reason,
+          releaseAmount: m.escrow,
+        })
       }
       return w.done()
     }
@@ -85,7 +106,7 @@ export function decideMilestone(contract: Contract, cmd: MilestoneCommand, ctx: 
 }
 
 /** One request for changes: the clock stops, one revision is used. */
-function useRevision(w: ContractWork, m: MMilestone) {
+function spendRevision(w: ContractWork, m: MMilestone) {
   m.revisionsUsed += 1
   m.state = 'changes_requested'
   w.cancelReviewTimers(m)
@@ -159,17 +180,20 @@ function approve(w: ContractWork, cmd: Extract<MilestoneCommand, { type: 'approv
   let r: bigint
   let accepted: number[] = []
   if (w.c.paymentMode === 'by_entry') {
-    if (cmd.amount !== null) fail('parameter_invalid', 'by_entry milestones are approved by accepted_entries.', 'amount')
+    if (cmd.amount !== null)
+      fail('parameter_invalid', 'by_entry milestones are approved by accepted_entries.', 'amount')
     accepted = cmd.acceptedEntries ? checkEntries(cmd.acceptedEntries, m, 'accepted_entries') : openEntries(m)
     r = BigInt(accepted.length) * (w.c.unitPrice ?? 0n)
     if (r > m.escrow) r = m.escrow
   } else {
-    if (cmd.acceptedEntries) fail('parameter_invalid', 'accepted_entries belong to by_entry contracts.', 'accepted_entries')
+    if (cmd.acceptedEntries)
+      fail('parameter_invalid', 'accepted_entries belong to by_entry contracts.', 'accepted_entries')
     r = cmd.amount ?? m.escrow
     if (r < 1n) throw new DomainError('amount_invalid', 'Approve at least 1 minor unit.', 'amount')
     requireAmount(r, m.escrow, 'amount')
   }
-  if (cmd.rest === 'rework' && w.c.paymentMode !== 'by_entry') fail('parameter_invalid', 'rest "rework" is for by_entry milestones.', 'rest')
+  if (cmd.rest === 'rework' && w.c.paymentMode !== 'by_entry')
+    fail('parameter_invalid', 'rest "rework" is for by_entry milestones.', 'rest')
   const rework = cmd.rest === 'rework' && r < m.escrow
   if (rework && m.revisionsUsed >= w.c.revisionLimit) {
     fail('revision_limit_reached', `All ${w.c.revisionLimit} revisions are used: accept the rest or open a dispute.`)
@@ -181,7 +205,7 @@ function approve(w: ContractWork, cmd: Extract<MilestoneCommand, { type: 'approv
     w.refundRest(m) // the client fee rounding leftover, if any
     w.finish(m)
   } else if (rework) {
-    useRevision(w, m)
+    spendRevision(w, m)
     if (r > 0n) w.emit('milestone.released', 'milestone', m.id)
   } else {
     if (r > 0n) w.emit('milestone.released', 'milestone', m.id)
@@ -198,7 +222,11 @@ function bonus(w: ContractWork, m: MMilestone, amount: bigint, credit: bigint) {
   if (charge.fromRail > 0n) w.fx.railCharges.push({ currency: w.c.currency, amount: charge.fromRail })
   const entryId = w.post(
     'bonus',
-    [...charge.lines, { account: pending(w.c.freelancerId), amount: amount - serviceFee }, { account: PLATFORM, amount: clientFee + serviceFee }],
+    [
+      ...charge.lines,
+      { account: pending(w.c.freelancerId), amount: amount - serviceFee },
+      { account: PLATFORM, amount: clientFee + serviceFee },
+    ],
     m.id,
     `Bonus of ${amount} on ${m.id}`,
   )

@@ -2,7 +2,7 @@
  * Offer negotiation (SPEC §4): revisions, accept / counter / decline / withdraw / expire.
  * The author of the current revision has agreed to it; the counterparty may accept (naming the revision) or counter.
  */
-import { DomainError, badState, fail } from './errors.ts'
+import { badState, DomainError, fail } from './errors.ts'
 import type { Terms } from './terms.ts'
 import { DAY_MS, type DecisionContext, type Effects, noEffects } from './types.ts'
 
@@ -90,7 +90,9 @@ export function decideOffer(offer: Offer, cmd: OfferCommand, ctx: DecisionContex
     if (authorOnly ? actorId !== author : actorId === author) {
       fail(
         'actor_not_allowed',
-        authorOnly ? 'Only the author of the current revision may withdraw it.' : 'The author of the current revision has already agreed to it; the other party answers.',
+        authorOnly
+          ? 'Only the author of the current revision may withdraw it.'
+          : 'The author of the current revision has already agreed to it; the other party answers.',
       )
     }
   }

@@ -77,7 +77,8 @@ export function reputationOf(userId: string, contracts: readonly Contract[]) {
       if (l === 'client') freelancerDisputes.won++
     }
   }
-  const money = (m: Map<string, bigint>) => [...m].sort(([a], [b]) => a.localeCompare(b)).map(([currency, amount]) => ({ currency, amount: Number(amount) }))
+  const money = (m: Map<string, bigint>) =>
+    [...m].sort(([a], [b]) => a.localeCompare(b)).map(([currency, amount]) => ({ currency, amount: Number(amount) }))
   const med = median(hoursToRelease)
   const clientHistory = milestonesFunded > 0
   const freelancerHistory = asFreelancer.some((c) => c.milestones.some((m) => m.fundedAt !== null))

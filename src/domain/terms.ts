@@ -62,7 +62,8 @@ export function validateTerms(input: TermsInput, policy: TermsPolicy): Terms {
   const milestones = input.milestones.map((m, i) => lineAmount(m, i, input, min))
   milestones.forEach((m, i) => {
     if (m.deposit && i > 0) throw bad(`milestones[${i}].deposit`, 'Only the first milestone may be a deposit.')
-    if (m.deposit && mode !== 'by_milestone') throw bad(`milestones[${i}].deposit`, 'Deposits belong to by_milestone terms.')
+    if (m.deposit && mode !== 'by_milestone')
+      throw bad(`milestones[${i}].deposit`, 'Deposits belong to by_milestone terms.')
   })
   const total = milestones.reduce((s, m) => s + m.amount, 0n)
   if (milestones[0]?.deposit && milestones[0].amount * 2n > total) {
@@ -86,7 +87,8 @@ export function lineAmount(m: MilestoneInput, i: number, t: Pick<Terms, 'payment
     throw bad(`${param}.entries`, 'entries belong to by_entry terms only.')
   }
   if (amount === null) throw new DomainError('parameter_missing', 'Each milestone needs an amount.', `${param}.amount`)
-  if (!isValidAmount(amount)) throw bad(`${param}.amount`, 'Amounts are integers from 1 to 10^12 minor units.', 'amount_invalid')
+  if (!isValidAmount(amount))
+    throw bad(`${param}.amount`, 'Amounts are integers from 1 to 10^12 minor units.', 'amount_invalid')
   if (amount < min) throw bad(`${param}.amount`, `A milestone is at least ${min} minor units.`, 'amount_invalid')
   return { ...m, amount }
 }

@@ -53,7 +53,11 @@ export function registerAuth(server: FastifyInstance, app: App) {
         viaCookie = true
         const writes = !['GET', 'HEAD', 'OPTIONS'].includes(request.method)
         const csrf = request.headers['x-csrf-token']
-        if (writes && level !== 'none' && (typeof csrf !== 'string' || !cookies[CSRF_COOKIE] || !same(csrf, cookies[CSRF_COOKIE]))) {
+        if (
+          writes &&
+          level !== 'none' &&
+          (typeof csrf !== 'string' || !cookies[CSRF_COOKIE] || !same(csrf, cookies[CSRF_COOKIE]))
+        ) {
           throw new DomainError('csrf_invalid', 'Cookie-authenticated writes need the X-CSRF-Token header.')
         }
       }
@@ -65,10 +69,15 @@ export function registerAuth(server: FastifyInstance, app: App) {
     if (!user) {
       throw new DomainError(
         token ? 'authentication_required' : 'authentication_required',
-        token ? (viaCookie ? 'Your session has ended; log in again.' : 'The token is not valid.') : 'Authenticate with Authorization: Bearer <token>.',
+        token
+          ? viaCookie
+            ? 'Your session has ended; log in again.'
+            : 'The token is not valid.'
+          : 'Authenticate with Authorization: Bearer <token>.',
       )
     }
-    if (level === 'admin' && num(user.is_admin) !== 1) throw new DomainError('admin_only', 'Only the platform admin may call this.')
+    if (level === 'admin' && num(user.is_admin) !== 1)
+      throw new DomainError('admin_only', 'Only the platform admin may call this.')
   })
 }
 

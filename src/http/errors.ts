@@ -1,6 +1,6 @@
 /** Error mapping, written once: DomainError → Stripe-style body; schema failures → the field they name. */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { DomainError, type ErrorCode, ERROR_CODES } from '../domain/errors.ts'
+import { DomainError, ERROR_CODES, type ErrorCode } from '../domain/errors.ts'
 
 interface AjvError {
   keyword: string
@@ -17,7 +17,10 @@ function paramOf(path: string, extra?: unknown): string {
 }
 
 export function fromValidation(errors: AjvError[], context: string): DomainError {
-  const e = errors.find((x) => x.keyword === 'additionalProperties') ?? errors.find((x) => x.keyword === 'required') ?? errors[0]!
+  const e =
+    errors.find((x) => x.keyword === 'additionalProperties') ??
+    errors.find((x) => x.keyword === 'required') ??
+    errors[0]!
   const where = context === 'body' ? '' : `${context} `
   if (e.keyword === 'additionalProperties') {
     const param = paramOf(e.instancePath, e.params.additionalProperty)
@@ -38,7 +41,9 @@ export function fromValidation(errors: AjvError[], context: string): DomainError
 
 export function errorBody(err: DomainError, requestId?: string) {
   const message = err.code === 'internal_error' && requestId ? `${err.message} (request ${requestId})` : err.message
-  return { error: { type: ERROR_CODES[err.code].type, code: err.code, message, ...(err.param ? { param: err.param } : {}) } }
+  return {
+    error: { type: ERROR_CODES[err.code].type, code: err.code, message, ...(err.param ? { param: err.param } : {}) },
+  }
 }
 
 export function toDomainError(error: FastifyError | DomainError | Error): DomainError | null {
@@ -67,5 +72,7 @@ export function sendError(reply: FastifyReply, request: FastifyRequest, error: E
   const de = toDomainError(error)
   if (de) return reply.status(de.status).send(errorBody(de))
   request.log.error({ err: error }, 'unhandled error')
-  return reply.status(500).send(errorBody(new DomainError('internal_error', 'Something went wrong on our side.'), request.id))
+  return reply
+    .status(500)
+    .send(errorBody(new DomainError('internal_error', 'Something went wrong on our side.'), request.id))
 }

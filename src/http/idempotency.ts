@@ -22,15 +22,20 @@ export async function idempotent<T>(
   const user = request.user
   reply.status(status)
   if (typeof key !== 'string' || !user) return present(await command(undefined))
-  if (key.length === 0 || key.length > 255) throw new DomainError('parameter_invalid', 'Idempotency-Key is 1 to 255 characters.', 'Idempotency-Key')
-  const hash = createHash('sha256').update(`${request.method} ${request.url}\n${canonical(request.body ?? null)}`).digest('hex')
+  if (key.length === 0 || key.length > 255)
+    throw new DomainError('parameter_invalid', 'Idempotency-Key is 1 to 255 characters.', 'Idempotency-Key')
+  const hash = createHash('sha256')
+    .update(`${request.method} ${request.url}\n${canonical(request.body ?? null)}`)
+    .digest('hex')
   const claim = await claimKey(app.store.db, user.id, key, hash, Date.now())
   if (claim.kind === 'replay') {
     reply.status(claim.status).header('idempotent-replayed', 'true').type('application/json')
     return reply.send(claim.body)
   }
-  if (claim.kind === 'reused') throw new DomainError('idempotency_key_reused', 'This Idempotency-Key was used with another request.')
-  if (claim.kind === 'in_use') throw new DomainError('idempotency_key_in_use', 'A request with this Idempotency-Key is still in flight.')
+  if (claim.kind === 'reused')
+    throw new DomainError('idempotency_key_reused', 'This Idempotency-Key was used with another request.')
+  if (claim.kind === 'in_use')
+    throw new DomainError('idempotency_key_in_use', 'A request with this Idempotency-Key is still in flight.')
   let rendered: string | null = null
   try {
     const result = await command({

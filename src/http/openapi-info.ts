@@ -2,7 +2,10 @@
 import { ERROR_CODES, ERROR_TYPE_STATUS } from '../domain/errors.ts'
 
 export function errorTable(): string {
-  const rows = Object.entries(ERROR_CODES).map(([code, e]) => `| \`${code}\` | \`${e.type}\` | ${code === 'payload_too_large' ? 413 : ERROR_TYPE_STATUS[e.type]} | ${e.doc} |`)
+  const rows = Object.entries(ERROR_CODES).map(
+    ([code, e]) =>
+      `| \`${code}\` | \`${e.type}\` | ${code === 'payload_too_large' ? 413 : ERROR_TYPE_STATUS[e.type]} | ${e.doc} |`,
+  )
   return ['| code | type | HTTP | meaning |', '|---|---|---|---|', ...rows].join('\n')
 }
 

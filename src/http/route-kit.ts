@@ -1,17 +1,34 @@
 /** Small shared pieces of the route files. */
 import type {} from '@fastify/swagger'
-import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify'
 import { DomainError } from '../domain/errors.ts'
 
-export type Server = FastifyInstance<any, any, any, any, TypeBoxTypeProvider> // eslint-disable-line -- Fastify's own generics
+export type Server = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>
 
 export function page(q: { limit?: string | undefined; starting_after?: string | undefined }) {
   const limit = q.limit === undefined ? 20 : Number(q.limit)
   return { limit, startingAfter: q.starting_after ?? null }
 }
 
-export const list = <T>(data: T[], hasMore: boolean, url: string) => ({ object: 'list' as const, data, has_more: hasMore, url })
+export const list = <T>(data: T[], hasMore: boolean, url: string) => ({
+  object: 'list' as const,
+  data,
+  has_more: hasMore,
+  url,
+})
 
 /** Parses an ISO date or timestamp query value into ms. */
 export function timeParam(v: string | undefined, name: string, endOfDay = false): number | null {

@@ -2,7 +2,7 @@
  * Request schemas (TypeBox): one definition gives validation, the handler's types and the OpenAPI document.
  * Every object is strict (unknown fields → 400 parameter_unknown); amounts are integers 1..10^12 (SPEC §3).
  */
-import { Type, type TSchema } from 'typebox'
+import { type TSchema, Type } from 'typebox'
 
 export const MAX_TITLE = 200
 export const MAX_TEXT = 10_000
@@ -10,9 +10,16 @@ export const MAX_TEXT = 10_000
 export const Strict = <T extends Record<string, TSchema>>(props: T, opts: object = {}) =>
   Type.Object(props, { additionalProperties: false, ...opts })
 
-export const Amount = Type.Integer({ minimum: 1, maximum: 1_000_000_000_000, description: 'Minor units (cents), 1..10^12' })
+export const Amount = Type.Integer({
+  minimum: 1,
+  maximum: 1_000_000_000_000,
+  description: 'Minor units (cents), 1..10^12',
+})
 export const Amount0 = Type.Integer({ minimum: 0, maximum: 1_000_000_000_000, description: 'Minor units, 0..10^12' })
-export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code, upper case (USD, JPY, KWD…)' })
+export const Currency = Type.String({
+  pattern: '^[A-Z]{3}$',
+  description: 'ISO 4217 code, upper case (USD, JPY, KWD…)',
+})
 export const Title = Type.String({ minLength: 1, maxLength: MAX_TITLE })
 export const Text = Type.String({ maxLength: MAX_TEXT })
 export const Id = (prefix: string) => Type.String({ pattern: `^${prefix}_[A-Za-z0-9]{1,64}$`, maxLength: 80 })

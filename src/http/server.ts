@@ -41,7 +41,16 @@ export async function buildServer(app: App, opts: ServerOptions): Promise<Fastif
 
   server.setErrorHandler((error, request, reply) => sendError(reply, request, error as Error))
   server.setNotFoundHandler((request, reply) => {
-    reply.status(404).send(errorBody(new DomainError('resource_missing', `Unrecognized request URL: ${request.method} ${request.url.split('?')[0]}.`)))
+    reply
+      .status(404)
+      .send(
+        errorBody(
+          new DomainError(
+            'resource_missing',
+            `Unrecognized request URL: ${request.method} ${request.url.split('?')[0]}.`,
+          ),
+        ),
+      )
   })
   // A POST without a body is an empty object, so that `{}`-shaped commands need no body at all.
   server.addHook('preValidation', async (request) => {

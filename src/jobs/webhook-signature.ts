@@ -7,7 +7,13 @@ export function sign(secret: string, body: string, unixSeconds: number): string 
 }
 
 /** What a receiver does: recompute the HMAC over the raw body and compare in constant time; refuse old stamps. */
-export function verifySignature(secret: string, body: string, header: string, nowSeconds: number, toleranceSeconds = 300): boolean {
+export function verifySignature(
+  secret: string,
+  body: string,
+  header: string,
+  nowSeconds: number,
+  toleranceSeconds = 300,
+): boolean {
   const parts = header.split(',').map((p) => p.trim())
   const t = Number(parts.find((p) => p.startsWith('t='))?.slice(2))
   if (!Number.isInteger(t) || Math.abs(nowSeconds - t) > toleranceSeconds) return false

@@ -11,11 +11,19 @@ import { runTimer } from '../app/timers.ts'
 import { claimDue, failTimer, releaseLeases } from '../store/repos/timer-repo.ts'
 import { num } from '../store/schema.ts'
 import { refuseUrl } from './url-guard.ts'
-import { GIVE_UP_AFTER_MS, backoffMs, sign } from './webhook-signature.ts'
+import { backoffMs, GIVE_UP_AFTER_MS, sign } from './webhook-signature.ts'
 
 const LEASE_MS = 60_000
 const DELIVERY_TIMEOUT_MS = 10_000
 const MAX_IN_FLIGHT = 8
+
+/** A duration override from the environment (tests use short leases and timeouts); the default otherwise. */
+function envMs(name: string, dflt: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return dflt
+  const v = Number(raw)
+  return Number.isInteger(v) && v > 0 ? v : dflt
+}
 
 export class Worker {
   readonly owner = `${hostname()}:${process.pid}:${newId('wrk', 8)}`
@@ -26,6 +34,10 @@ export class Worker {
   private readonly inFlight = new Set<Promise<void>>()
   private advancing: Promise<unknown> = Promise.resolve()
   stats = { timersRun: 0, timerFailures: 0, deliveriesOk: 0, deliveriesFailed: 0 }
+  /** How long a claimed timer stays leased (TRANCHE_TIMER_LEASE_MS, default 60 s). */
+  readonly leaseMs = envMs('TRANCHE_TIMER_LEASE_MS', LEASE_MS)
+  /** The webhook delivery timeout (TRANCHE_WEBHOOK_TIMEOUT_MS, default 10 s, SPEC §9). */
+  readonly deliveryTimeoutMs = envMs('TRANCHE_WEBHOOK_TIMEOUT_MS', DELIVERY_TIMEOUT_MS)
 
   constructor(private readonly app: App) {}
 
@@ -65,7 +77,13 @@ export class Worker {
 
   /** Runs every timer due by `now`, in deadline order; returns how many ran. */
   async runDueTimers(now: number, limit = 100): Promise<number> {
-    const due = await claimDue(this.app.store.db, this.app.store.caps, { now, limit, owner: this.owner, realNow: Date.now(), leaseMs: LEASE_MS })
+    const due = await claimDue(this.app.store.db, this.app.store.caps, {
+      now,
+      limit,
+      owner: this.owner,
+      realNow: Date.now(),
+      leaseMs: this.leaseMs,
+    })
     for (const t of due) {
       try {
         if (await runTimer(this.app, t)) this.stats.timersRun++
@@ -134,7 +152,7 @@ export class Worker {
     for (const r of rows) {
       const res = await db
         .updateTable('webhook_deliveries')
-        .set({ lease_until: BigInt(realNow + DELIVERY_TIMEOUT_MS + 5_000) })
+        .set({ lease_until: BigInt(realNow + this.deliveryTimeoutMs + 5_000) })
         .where('id', '=', r.id)
         .where('status', '=', 'pending')
         .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', BigInt(realNow))]))
@@ -147,11 +165,24 @@ export class Worker {
     return claimed
   }
 
-  private async deliver(r: { id: string; attempts: number | bigint; created_at: unknown; url: string; secret: string; enabled: unknown; deleted_at: unknown; data: string }) {
+  private async deliver(r: {
+    id: string
+    attempts: number | bigint
+    created_at: unknown
+    url: string
+    secret: string
+    enabled: unknown
+    deleted_at: unknown
+    data: string
+  }) {
     const db = this.app.store.db
     const attempts = num(r.attempts) + 1
     if (num(r.enabled as number) !== 1 || r.deleted_at !== null) {
-      await db.updateTable('webhook_deliveries').set({ status: 'skipped', attempts: attempts - 1, lease_until: null, last_error: 'endpoint disabled' }).where('id', '=', r.id).execute()
+      await db
+        .updateTable('webhook_deliveries')
+        .set({ status: 'skipped', attempts: attempts - 1, lease_until: null, last_error: 'endpoint disabled' })
+        .where('id', '=', r.id)
+        .execute()
       return
     }
     let status: number | null = null
@@ -168,20 +199,34 @@ export class Worker {
             'tranche-signature': sign(r.secret, r.data, Math.floor(Date.now() / 1000)),
           },
           body: r.data,
-          signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+          signal: AbortSignal.timeout(this.deliveryTimeoutMs),
           redirect: 'manual',
         })
         status = res.status
         await res.body?.cancel().catch(() => undefined)
         if (status < 200 || status >= 300) error = `HTTP ${status}`
       } catch (e) {
-        error = (e as Error).name === 'TimeoutError' ? 'timed out after 10 s' : String((e as Error).message ?? e)
+        error =
+          (e as Error).name === 'TimeoutError'
+            ? `timed out after ${this.deliveryTimeoutMs / 1000} s`
+            : String((e as Error).message ?? e)
       }
     }
     const now = this.app.clock.now()
     if (!error) {
       this.stats.deliveriesOk++
-      await db.updateTable('webhook_deliveries').set({ status: 'delivered', attempts, last_status: status, last_error: null, delivered_at: BigInt(now), lease_until: null }).where('id', '=', r.id).execute()
+      await db
+        .updateTable('webhook_deliveries')
+        .set({
+          status: 'delivered',
+          attempts,
+          last_status: status,
+          last_error: null,
+          delivered_at: BigInt(now),
+          lease_until: null,
+        })
+        .where('id', '=', r.id)
+        .execute()
       return
     }
     this.stats.deliveriesFailed++
@@ -189,7 +234,14 @@ export class Worker {
     const giveUp = next - num(r.created_at as bigint) > GIVE_UP_AFTER_MS
     await db
       .updateTable('webhook_deliveries')
-      .set({ status: giveUp ? 'failed' : 'pending', attempts, last_status: status, last_error: error.slice(0, 500), next_attempt_at: BigInt(next), lease_until: null })
+      .set({
+        status: giveUp ? 'failed' : 'pending',
+        attempts,
+        last_status: status,
+        last_error: error.slice(0, 500),
+        next_attempt_at: BigInt(next),
+        lease_until: null,
+      })
       .where('id', '=', r.id)
       .execute()
   }

@@ -2,15 +2,16 @@
  * Versioned migrations, run on start (and by `tranche migrate`). The same definitions serve SQLite and PostgreSQL;
  * the only difference is the auto-increment column, chosen by the dialect's capability flag.
  */
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
+import { type CreateTableBuilder, type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
 
 type AnyDb = Kysely<unknown>
 
 function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
-  const serial = (t: any, name: string) =>
+  type Table = CreateTableBuilder<string, string>
+  const serial = (t: Table, name: string): Table =>
     dialect === 'postgres'
-      ? t.addColumn(name, 'bigserial', (c: any) => c.primaryKey())
-      : t.addColumn(name, 'integer', (c: any) => c.primaryKey().autoIncrement())
+      ? t.addColumn(name, 'bigserial', (c) => c.primaryKey())
+      : t.addColumn(name, 'integer', (c) => c.primaryKey().autoIncrement())
   return {
     '001_initial': {
       async up(db: AnyDb) {
@@ -73,32 +74,36 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .execute()
         await s.createIndex('accounts_user').on('accounts').column('user_id').execute()
         await serial(s.createTable('journal_entries'), 'seq')
-          .addColumn('id', 'text', (c: any) => c.notNull().unique())
-          .addColumn('kind', 'text', (c: any) => c.notNull())
-          .addColumn('currency', 'text', (c: any) => c.notNull())
-          .addColumn('memo', 'text', (c: any) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('currency', 'text', (c) => c.notNull())
+          .addColumn('memo', 'text', (c) => c.notNull())
           .addColumn('contract_id', 'text')
           .addColumn('milestone_id', 'text')
-          .addColumn('created_at', 'bigint', (c: any) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
           .execute()
         await serial(s.createTable('journal_lines'), 'seq')
-          .addColumn('entry_id', 'text', (c: any) => c.notNull())
-          .addColumn('account', 'text', (c: any) => c.notNull())
-          .addColumn('currency', 'text', (c: any) => c.notNull())
-          .addColumn('amount', 'bigint', (c: any) => c.notNull())
-          .addColumn('created_at', 'bigint', (c: any) => c.notNull())
+          .addColumn('entry_id', 'text', (c) => c.notNull())
+          .addColumn('account', 'text', (c) => c.notNull())
+          .addColumn('currency', 'text', (c) => c.notNull())
+          .addColumn('amount', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
           .execute()
-        await s.createIndex('journal_lines_account').on('journal_lines').columns(['account', 'currency', 'seq']).execute()
+        await s
+          .createIndex('journal_lines_account')
+          .on('journal_lines')
+          .columns(['account', 'currency', 'seq'])
+          .execute()
         await s.createIndex('journal_lines_entry').on('journal_lines').column('entry_id').execute()
         await serial(s.createTable('audit_log'), 'seq')
-          .addColumn('id', 'text', (c: any) => c.notNull().unique())
-          .addColumn('at', 'bigint', (c: any) => c.notNull())
-          .addColumn('actor', 'text', (c: any) => c.notNull())
-          .addColumn('action', 'text', (c: any) => c.notNull())
-          .addColumn('target', 'text', (c: any) => c.notNull())
-          .addColumn('record', 'text', (c: any) => c.notNull())
-          .addColumn('prev_hash', 'text', (c: any) => c.notNull())
-          .addColumn('hash', 'text', (c: any) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('target', 'text', (c) => c.notNull())
+          .addColumn('record', 'text', (c) => c.notNull())
+          .addColumn('prev_hash', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
           .execute()
         await s.createIndex('audit_log_target').on('audit_log').column('target').execute()
         await s
@@ -108,12 +113,12 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .addColumn('count', 'bigint', (c) => c.notNull())
           .execute()
         await serial(s.createTable('events'), 'seq')
-          .addColumn('id', 'text', (c: any) => c.notNull().unique())
-          .addColumn('type', 'text', (c: any) => c.notNull())
-          .addColumn('object_id', 'text', (c: any) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('object_id', 'text', (c) => c.notNull())
           .addColumn('contract_id', 'text')
-          .addColumn('data', 'text', (c: any) => c.notNull())
-          .addColumn('created_at', 'bigint', (c: any) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
           .execute()
         await s
           .createTable('event_recipients')
@@ -173,8 +178,16 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .addColumn('created_at', 'bigint', (c) => c.notNull())
           .addColumn('delivered_at', 'bigint')
           .execute()
-        await s.createIndex('webhook_deliveries_due').on('webhook_deliveries').columns(['status', 'next_attempt_at']).execute()
-        await s.createIndex('webhook_deliveries_endpoint').on('webhook_deliveries').columns(['endpoint_id', 'id']).execute()
+        await s
+          .createIndex('webhook_deliveries_due')
+          .on('webhook_deliveries')
+          .columns(['status', 'next_attempt_at'])
+          .execute()
+        await s
+          .createIndex('webhook_deliveries_endpoint')
+          .on('webhook_deliveries')
+          .columns(['endpoint_id', 'id'])
+          .execute()
         await s
           .createTable('payouts')
           .addColumn('id', 'text', (c) => c.primaryKey())
@@ -212,7 +225,9 @@ export async function migrateToLatest(db: AnyDb, dialect: 'sqlite' | 'postgres')
   const names = new Set(Object.keys(migrations(dialect)))
   const unknown = known.filter((m) => m.executedAt && !names.has(m.name))
   if (unknown.length) {
-    throw new Error(`the database was migrated by a newer version of Tranche (${unknown.map((m) => m.name).join(', ')}); upgrade Tranche`)
+    throw new Error(
+      `the database was migrated by a newer version of Tranche (${unknown.map((m) => m.name).join(', ')}); upgrade Tranche`,
+    )
   }
   const { error } = await migrator.migrateToLatest()
   if (error) throw error

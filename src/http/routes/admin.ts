@@ -9,52 +9,80 @@ import { DomainError } from '../../domain/errors.ts'
 import { iso } from '../../domain/types.ts'
 import type { Worker } from '../../jobs/worker.ts'
 import { big } from '../../store/schema.ts'
-import { type Server, list, page } from '../route-kit.ts'
+import { list, page, type Server } from '../route-kit.ts'
 import { ListQuery, Strict } from '../schemas.ts'
 
 const admin = { auth: 'admin' as const }
 
 export function adminRoutes(server: Server, app: App, worker: Worker | null) {
-  server.get('/v1/admin/disputes', { config: admin, schema: { tags: ['admin'], summary: 'Disputes, by status', querystring: ListQuery } }, async (req) => {
-    const p = page(req.query)
-    const rows = await app.store.db
-      .selectFrom('contracts')
-      .innerJoin('object_index', 'object_index.contract_id', 'contracts.id')
-      .select(['contracts.data'])
-      .distinct()
-      .where('object_index.id', 'like', 'dsp_%')
-      .execute()
-    const all = rows
-      .flatMap((r) => {
-        const c = decode<Contract>(r.data)
-        return c.disputes.map((d) => presentDispute(c, d))
-      })
-      .filter((d) => !req.query.status || d.status === req.query.status)
-      .sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : a.id < b.id ? 1 : -1))
-    const start = p.startingAfter ? all.findIndex((d) => d.id === p.startingAfter) + 1 : 0
-    const slice = all.slice(start, start + p.limit)
-    return list(slice, start + p.limit < all.length, '/v1/admin/disputes')
-  })
-  server.get('/v1/admin/verify', { config: admin, schema: { tags: ['admin'], summary: 'Verify every ledger invariant' } }, async () => ({ object: 'verification', ...(await verify(app.store)) }))
-  server.get('/v1/admin/revenue', { config: admin, schema: { tags: ['admin'], summary: 'Platform revenue per currency' } }, async () => {
-    const rows = await app.store.db.selectFrom('accounts').select(['currency', 'balance']).where('account', '=', 'platform:fees').execute()
-    return list(
-      rows.map((r) => ({ object: 'revenue', currency: r.currency, fees: Number(big(r.balance)) })),
-      false,
-      '/v1/admin/revenue',
-    )
-  })
+  server.get(
+    '/v1/admin/disputes',
+    { config: admin, schema: { tags: ['admin'], summary: 'Disputes, by status', querystring: ListQuery } },
+    async (req) => {
+      const p = page(req.query)
+      const rows = await app.store.db
+        .selectFrom('contracts')
+        .innerJoin('object_index', 'object_index.contract_id', 'contracts.id')
+        .select(['contracts.data'])
+        .distinct()
+        .where('object_index.id', 'like', 'dsp_%')
+        .execute()
+      const all = rows
+        .flatMap((r) => {
+          const c = decode<Contract>(r.data)
+          return c.disputes.map((d) => presentDispute(c, d))
+        })
+        .filter((d) => !req.query.status || d.status === req.query.status)
+        .sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : a.id < b.id ? 1 : -1))
+      const start = p.startingAfter ? all.findIndex((d) => d.id === p.startingAfter) + 1 : 0
+      const slice = all.slice(start, start + p.limit)
+      return list(slice, start + p.limit < all.length, '/v1/admin/disputes')
+    },
+  )
+  server.get(
+    '/v1/admin/verify',
+    { config: admin, schema: { tags: ['admin'], summary: 'Verify every ledger invariant' } },
+    async () => ({ object: 'verification', ...(await verify(app.store)) }),
+  )
+  server.get(
+    '/v1/admin/revenue',
+    { config: admin, schema: { tags: ['admin'], summary: 'Platform revenue per currency' } },
+    async () => {
+      const rows = await app.store.db
+        .selectFrom('accounts')
+        .select(['currency', 'balance'])
+        .where('account', '=', 'platform:fees')
+        .execute()
+      return list(
+        rows.map((r) => ({ object: 'revenue', currency: r.currency, fees: Number(big(r.balance)) })),
+        false,
+        '/v1/admin/revenue',
+      )
+    },
+  )
 
   const manualOnly = () => {
-    if (!app.clock.manual || !worker) throw new DomainError('resource_missing', 'The test clock exists only with TRANCHE_CLOCK=manual.')
+    if (!app.clock.manual || !worker)
+      throw new DomainError('resource_missing', 'The test clock exists only with TRANCHE_CLOCK=manual.')
   }
-  server.get('/v1/test_clock', { config: admin, schema: { tags: ['admin'], summary: 'The manual test clock' } }, async () => {
-    manualOnly()
-    return { object: 'test_clock', now: iso(app.clock.now()) }
-  })
+  server.get(
+    '/v1/test_clock',
+    { config: admin, schema: { tags: ['admin'], summary: 'The manual test clock' } },
+    async () => {
+      manualOnly()
+      return { object: 'test_clock', now: iso(app.clock.now()) }
+    },
+  )
   server.post(
     '/v1/test_clock/advance',
-    { config: admin, schema: { tags: ['admin'], summary: 'Advance the test clock; due timers run before it answers', body: Strict({ seconds: Type.Integer({ minimum: 0, maximum: 10 * 365 * 86_400 }) }) } },
+    {
+      config: admin,
+      schema: {
+        tags: ['admin'],
+        summary: 'Advance the test clock; due timers run before it answers',
+        body: Strict({ seconds: Type.Integer({ minimum: 0, maximum: 10 * 365 * 86_400 }) }),
+      },
+    },
     async (req) => {
       manualOnly()
       const now = await worker!.advance(req.body.seconds)

@@ -1,16 +1,34 @@
 /** Contracts, amendments, milestones, refund requests and disputes (SPEC §5–6, §10). */
-import { Type } from 'typebox'
-import type { App } from '../../app/app.ts'
+import { type Static, type TSchema, Type } from 'typebox'
 import { contractFor } from '../../app/access.ts'
+import type { App } from '../../app/app.ts'
 import { contractCommand, disputeCommand, milestoneCommand } from '../../app/contracts.ts'
-import { presentAmendment, presentContract, presentDispute, presentMilestone, presentRefundRequest } from '../../app/present.ts'
+import {
+  presentAmendment,
+  presentContract,
+  presentDispute,
+  presentMilestone,
+  presentRefundRequest,
+} from '../../app/present.ts'
 import type { Contract } from '../../domain/contract-model.ts'
 import { fail } from '../../domain/errors.ts'
 import { listFor } from '../../store/repos/aggregate-repo.ts'
 import { actorOf } from '../auth.ts'
 import { idempotent } from '../idempotency.ts'
-import { type Server, big, list, opt, page } from '../route-kit.ts'
-import { Amount, Amount0, Id, IsoDate, Link, ListQuery, MilestoneLine, Reason, Strict, Text, Title } from '../schemas.ts'
+import { big, list, opt, page, type Server } from '../route-kit.ts'
+import {
+  Amount,
+  Amount0,
+  Id,
+  IsoDate,
+  Link,
+  ListQuery,
+  MilestoneLine,
+  Reason,
+  Strict,
+  Text,
+  Title,
+} from '../schemas.ts'
 
 const P = (prefix: string) => Type.Object({ id: Id(prefix) })
 const PaymentMethod = Type.Optional(Type.String({ minLength: 3, maxLength: 100 }))
@@ -30,16 +48,34 @@ const EditItem = Strict({
   entries: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
   due_date: Type.Optional(Type.Union([IsoDate, Type.Null()])),
 })
-const RemoveItem = Type.Union([Id('ms'), Strict({ id: Type.Optional(Id('ms')), milestone_id: Type.Optional(Id('ms')) })])
+const RemoveItem = Type.Union([
+  Id('ms'),
+  Strict({ id: Type.Optional(Id('ms')), milestone_id: Type.Optional(Id('ms')) }),
+])
 
 export function contractRoutes(server: Server, app: App) {
-  server.get('/v1/contracts', { config: auth, schema: { tags: ['contracts'], summary: 'My contracts (all, for the admin)', querystring: ListQuery } }, async (req) => {
-    const actor = actorOf(req)
-    const res = await listFor<Contract>(app.store.db, 'contracts', actor.kind === 'admin' ? null : actor.id, { ...page(req.query), status: req.query.status ?? null })
-    return list(res.data.map(presentContract), res.hasMore, '/v1/contracts')
-  })
-  server.get('/v1/contracts/:id', { config: auth, schema: { tags: ['contracts'], summary: 'A contract with milestones, totals and exposure', params: P('ctr') } }, async (req) =>
-    presentContract((await contractFor(app.store.db, req.params.id, actorOf(req), 'contract')).value),
+  server.get(
+    '/v1/contracts',
+    {
+      config: auth,
+      schema: { tags: ['contracts'], summary: 'My contracts (all, for the admin)', querystring: ListQuery },
+    },
+    async (req) => {
+      const actor = actorOf(req)
+      const res = await listFor<Contract>(app.store.db, 'contracts', actor.kind === 'admin' ? null : actor.id, {
+        ...page(req.query),
+        status: req.query.status ?? null,
+      })
+      return list(res.data.map(presentContract), res.hasMore, '/v1/contracts')
+    },
+  )
+  server.get(
+    '/v1/contracts/:id',
+    {
+      config: auth,
+      schema: { tags: ['contracts'], summary: 'A contract with milestones, totals and exposure', params: P('ctr') },
+    },
+    async (req) => presentContract((await contractFor(app.store.db, req.params.id, actorOf(req), 'contract')).value),
   )
   server.post(
     '/v1/contracts/:id/fund',
@@ -49,7 +85,10 @@ export function contractRoutes(server: Server, app: App) {
         tags: ['contracts'],
         summary: 'Fund several milestones in one atomic call',
         params: P('ctr'),
-        body: Strict({ milestone_ids: Type.Array(Id('ms'), { minItems: 1, maxItems: 100 }), payment_method: PaymentMethod }),
+        body: Strict({
+          milestone_ids: Type.Array(Id('ms'), { minItems: 1, maxItems: 100 }),
+          payment_method: PaymentMethod,
+        }),
       },
     },
     async (req, reply) =>
@@ -59,14 +98,31 @@ export function contractRoutes(server: Server, app: App) {
         reply,
         200,
         (idem) =>
-          milestoneCommand(app, actorOf(req), { type: 'fund', milestoneIds: req.body.milestone_ids }, { idem, paymentMethod: req.body.payment_method, contractId: req.params.id }),
+          milestoneCommand(
+            app,
+            actorOf(req),
+            { type: 'fund', milestoneIds: req.body.milestone_ids },
+            { idem, paymentMethod: req.body.payment_method, contractId: req.params.id },
+          ),
         presentContract,
       ),
   )
   server.post(
     '/v1/contracts/:id/end',
-    { config: auth, schema: { tags: ['contracts'], summary: 'End the contract early', params: P('ctr'), body: Reason } },
-    async (req, reply) => idempotent(app, req, reply, 200, (idem) => contractCommand(app, actorOf(req), req.params.id, { type: 'end', reason: req.body.reason ?? null }, idem), presentContract),
+    {
+      config: auth,
+      schema: { tags: ['contracts'], summary: 'End the contract early', params: P('ctr'), body: Reason },
+    },
+    async (req, reply) =>
+      idempotent(
+        app,
+        req,
+        reply,
+        200,
+        (idem) =>
+          contractCommand(app, actorOf(req), req.params.id, { type: 'end', reason: req.body.reason ?? null }, idem),
+        presentContract,
+      ),
   )
   server.post(
     '/v1/contracts/:id/amendments',
@@ -87,7 +143,8 @@ export function contractRoutes(server: Server, app: App) {
     async (req, reply) => {
       const b = req.body
       const edit = (b.edit ?? []).map((e, i) => {
-        const milestoneId = e.id ?? e.milestone_id ?? fail('parameter_missing', 'Each edit names its milestone (id).', `edit[${i}].id`)
+        const milestoneId =
+          e.id ?? e.milestone_id ?? fail('parameter_missing', 'Each edit names its milestone (id).', `edit[${i}].id`)
         return {
           milestoneId,
           ...(e.title !== undefined ? { title: e.title } : {}),
@@ -99,7 +156,9 @@ export function contractRoutes(server: Server, app: App) {
         }
       })
       const remove = (b.remove ?? []).map((r, i) =>
-        typeof r === 'string' ? r : (r.id ?? r.milestone_id ?? fail('parameter_missing', 'Each removal names its milestone.', `remove[${i}]`)),
+        typeof r === 'string'
+          ? r
+          : (r.id ?? r.milestone_id ?? fail('parameter_missing', 'Each removal names its milestone.', `remove[${i}]`)),
       )
       const add = (b.add ?? []).map((m) => ({
         title: m.title,
@@ -115,7 +174,14 @@ export function contractRoutes(server: Server, app: App) {
         req,
         reply,
         201,
-        (idem) => contractCommand(app, actorOf(req), req.params.id, { type: 'propose_amendment', add, edit, remove, minimumMajor: app.config.minimumMilestoneMajor }, idem),
+        (idem) =>
+          contractCommand(
+            app,
+            actorOf(req),
+            req.params.id,
+            { type: 'propose_amendment', add, edit, remove, minimumMajor: app.config.minimumMilestoneMajor },
+            idem,
+          ),
         (c) => presentAmendment(c, c.amendments[c.amendments.length - 1]!.id),
       )
     },
@@ -123,20 +189,41 @@ export function contractRoutes(server: Server, app: App) {
   for (const verb of ['accept', 'reject', 'withdraw'] as const) {
     server.post(
       `/v1/amendments/:id/${verb}`,
-      { config: auth, schema: { tags: ['amendments'], summary: `${verb[0]!.toUpperCase()}${verb.slice(1)} an amendment`, params: P('amd'), body: Reason } },
+      {
+        config: auth,
+        schema: {
+          tags: ['amendments'],
+          summary: `${verb[0]!.toUpperCase()}${verb.slice(1)} an amendment`,
+          params: P('amd'),
+          body: Reason,
+        },
+      },
       async (req, reply) =>
         idempotent(
           app,
           req,
           reply,
           200,
-          (idem) => contractCommand(app, actorOf(req), req.params.id, { type: `${verb}_amendment`, amendmentId: req.params.id }, idem),
+          (idem) =>
+            contractCommand(
+              app,
+              actorOf(req),
+              req.params.id,
+              { type: `${verb}_amendment`, amendmentId: req.params.id },
+              idem,
+            ),
           (c) => presentAmendment(c, req.params.id),
         ),
     )
   }
-  server.get('/v1/amendments/:id', { config: auth, schema: { tags: ['amendments'], summary: 'An amendment', params: P('amd') } }, async (req) =>
-    presentAmendment((await contractFor(app.store.db, req.params.id, actorOf(req), 'amendment')).value, req.params.id),
+  server.get(
+    '/v1/amendments/:id',
+    { config: auth, schema: { tags: ['amendments'], summary: 'An amendment', params: P('amd') } },
+    async (req) =>
+      presentAmendment(
+        (await contractFor(app.store.db, req.params.id, actorOf(req), 'amendment')).value,
+        req.params.id,
+      ),
   )
 
   milestoneRoutes(server, app)
@@ -145,45 +232,72 @@ export function contractRoutes(server: Server, app: App) {
 
 function milestoneRoutes(server: Server, app: App) {
   const M = P('ms')
-  server.get('/v1/milestones/:id', { config: auth, schema: { tags: ['milestones'], summary: 'A milestone', params: M } }, async (req) =>
-    milestoneOf((await contractFor(app.store.db, req.params.id, actorOf(req), 'milestone')).value, req.params.id),
+  server.get(
+    '/v1/milestones/:id',
+    { config: auth, schema: { tags: ['milestones'], summary: 'A milestone', params: M } },
+    async (req) =>
+      milestoneOf((await contractFor(app.store.db, req.params.id, actorOf(req), 'milestone')).value, req.params.id),
   )
-  const route = <B extends ReturnType<typeof Strict>>(
+  const route = <B extends TSchema>(
     name: string,
     summary: string,
     body: B,
-    toCommand: (id: string, b: any) => Parameters<typeof milestoneCommand>[2], // TypeBox's Static of B; kept loose so one helper serves every route
-    paymentMethod?: (b: any) => string | undefined,
+    toCommand: (id: string, b: Static<B>) => Parameters<typeof milestoneCommand>[2],
+    paymentMethod?: (b: Static<B>) => string | undefined,
   ) =>
-    server.post(`/v1/milestones/:id/${name}`, { config: auth, schema: { tags: ['milestones'], summary, params: M, body } }, async (req, reply) =>
-      idempotent(
-        app,
-        req,
-        reply,
-        200,
-        (idem) => milestoneCommand(app, actorOf(req), toCommand(req.params.id, req.body), { idem, paymentMethod: paymentMethod?.(req.body) }),
-        (c) => milestoneOf(c, req.params.id),
-      ),
+    server.post(
+      `/v1/milestones/:id/${name}`,
+      { config: auth, schema: { tags: ['milestones'], summary, params: M, body } },
+      async (req, reply) =>
+        idempotent(
+          app,
+          req,
+          reply,
+          200,
+          (idem) =>
+            milestoneCommand(app, actorOf(req), toCommand(req.params.id, req.body as Static<B>), {
+              idem,
+              paymentMethod: paymentMethod?.(req.body as Static<B>),
+            }),
+          (c) => milestoneOf(c, req.params.id),
+        ),
     )
 
-  route('fund', 'Fund the milestone into escrow (credit first, then the payment method)', Strict({ payment_method: PaymentMethod }), (id) => ({ type: 'fund', milestoneIds: [id] }), (b) => b.payment_method)
+  route(
+    'fund',
+    'Fund the milestone into escrow (credit first, then the payment method)',
+    Strict({ payment_method: PaymentMethod }),
+    (id) => ({ type: 'fund', milestoneIds: [id] }),
+    (b) => b.payment_method,
+  )
   route(
     'submit',
     'Submit the work: the review window starts',
-    Strict({ message: Type.String({ minLength: 1, maxLength: 10_000 }), links: Type.Optional(Type.Array(Link, { maxItems: 50 })), entries: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 10_000 }), { maxItems: 10_000 })) }),
+    Strict({
+      message: Type.String({ minLength: 1, maxLength: 10_000 }),
+      links: Type.Optional(Type.Array(Link, { maxItems: 50 })),
+      entries: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 10_000 }), { maxItems: 10_000 })),
+    }),
     (id, b) => ({ type: 'submit', milestoneId: id, message: b.message, links: b.links ?? [], entries: opt(b.entries) }),
   )
-  route('request_changes', 'Ask for changes (uses one revision)', Strict({ message: Type.String({ minLength: 1, maxLength: 10_000 }) }), (id, b) => ({
-    type: 'request_changes',
-    milestoneId: id,
-    message: b.message,
-  }))
+  route(
+    'request_changes',
+    'Ask for changes (uses one revision)',
+    Strict({ message: Type.String({ minLength: 1, maxLength: 10_000 }) }),
+    (id, b) => ({
+      type: 'request_changes',
+      milestoneId: id,
+      message: b.message,
+    }),
+  )
   route(
     'approve',
     'Release all, part, or more (a bonus)',
     Strict({
       amount: Type.Optional(Amount),
-      accepted_entries: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 10_000 }), { minItems: 1, maxItems: 10_000 })),
+      accepted_entries: Type.Optional(
+        Type.Array(Type.Integer({ minimum: 1, maximum: 10_000 }), { minItems: 1, maxItems: 10_000 }),
+      ),
       bonus: Type.Optional(Amount),
       rest: Type.Optional(Type.Union([Type.Literal('refund'), Type.Literal('rework')])),
       message: Type.Optional(Text),
@@ -200,21 +314,44 @@ function milestoneRoutes(server: Server, app: App) {
     }),
     (b) => b.payment_method,
   )
-  route('request_refund', 'Ask for the escrow back (the freelancer has 7 days)', Strict({ reason: Type.String({ minLength: 1, maxLength: 10_000 }) }), (id, b) => ({
-    type: 'request_refund',
+  route(
+    'request_refund',
+    'Ask for the escrow back (the freelancer has 7 days)',
+    Strict({ reason: Type.String({ minLength: 1, maxLength: 10_000 }) }),
+    (id, b) => ({
+      type: 'request_refund',
+      milestoneId: id,
+      reason: b.reason,
+    }),
+  )
+  route('refund', 'Refund the remaining escrow to the client', Reason, (id, b) => ({
+    type: 'refund',
     milestoneId: id,
-    reason: b.reason,
+    reason: opt(b.reason),
   }))
-  route('refund', 'Refund the remaining escrow to the client', Reason, (id, b) => ({ type: 'refund', milestoneId: id, reason: opt(b.reason) }))
 
   const R = P('rfr')
-  server.get('/v1/refund_requests/:id', { config: auth, schema: { tags: ['refunds'], summary: 'A refund request', params: R } }, async (req) =>
-    refundRequestOf((await contractFor(app.store.db, req.params.id, actorOf(req), 'refund request')).value, req.params.id),
+  server.get(
+    '/v1/refund_requests/:id',
+    { config: auth, schema: { tags: ['refunds'], summary: 'A refund request', params: R } },
+    async (req) =>
+      refundRequestOf(
+        (await contractFor(app.store.db, req.params.id, actorOf(req), 'refund request')).value,
+        req.params.id,
+      ),
   )
   for (const verb of ['accept', 'decline'] as const) {
     server.post(
       `/v1/refund_requests/:id/${verb}`,
-      { config: auth, schema: { tags: ['refunds'], summary: verb === 'accept' ? 'Accept: the rest goes back to the client' : 'Decline: a dispute opens', params: R, body: Reason } },
+      {
+        config: auth,
+        schema: {
+          tags: ['refunds'],
+          summary: verb === 'accept' ? 'Accept: the rest goes back to the client' : 'Decline: a dispute opens',
+          params: R,
+          body: Reason,
+        },
+      },
       async (req, reply) =>
         idempotent(
           app,
@@ -225,7 +362,9 @@ function milestoneRoutes(server: Server, app: App) {
             milestoneCommand(
               app,
               actorOf(req),
-              verb === 'accept' ? { type: 'accept_refund', refundRequestId: req.params.id } : { type: 'decline_refund', refundRequestId: req.params.id, reason: opt(req.body.reason) },
+              verb === 'accept'
+                ? { type: 'accept_refund', refundRequestId: req.params.id }
+                : { type: 'decline_refund', refundRequestId: req.params.id, reason: opt(req.body.reason) },
               { idem },
             ),
           (c) => refundRequestOf(c, req.params.id),
@@ -238,54 +377,143 @@ function disputeRoutes(server: Server, app: App) {
   const D = P('dsp')
   server.post(
     '/v1/milestones/:id/disputes',
-    { config: auth, schema: { tags: ['disputes'], summary: 'Open a dispute, proposing a release amount', params: P('ms'), body: Strict({ reason: Type.String({ minLength: 1, maxLength: 10_000 }), release_amount: Amount0 }) } },
+    {
+      config: auth,
+      schema: {
+        tags: ['disputes'],
+        summary: 'Open a dispute, proposing a release amount',
+        params: P('ms'),
+        body: Strict({ reason: Type.String({ minLength: 1, maxLength: 10_000 }), release_amount: Amount0 }),
+      },
+    },
     async (req, reply) =>
       idempotent(
         app,
         req,
         reply,
         201,
-        (idem) => disputeCommand(app, actorOf(req), { type: 'open_dispute', milestoneId: req.params.id, reason: req.body.reason, releaseAmount: big(req.body.release_amount) }, idem),
+        (idem) =>
+          disputeCommand(
+            app,
+            actorOf(req),
+            {
+              type: 'open_dispute',
+              milestoneId: req.params.id,
+              reason: req.body.reason,
+              releaseAmount: big(req.body.release_amount),
+            },
+            idem,
+          ),
         (c) => disputeOf(c, c.milestones.find((m) => m.id === req.params.id)!.disputeId!),
       ),
   )
-  server.get('/v1/disputes/:id', { config: auth, schema: { tags: ['disputes'], summary: 'A dispute with its proposals', params: D } }, async (req) =>
-    disputeOf((await contractFor(app.store.db, req.params.id, actorOf(req), 'dispute')).value, req.params.id),
+  server.get(
+    '/v1/disputes/:id',
+    { config: auth, schema: { tags: ['disputes'], summary: 'A dispute with its proposals', params: D } },
+    async (req) =>
+      disputeOf((await contractFor(app.store.db, req.params.id, actorOf(req), 'dispute')).value, req.params.id),
   )
   server.post(
     '/v1/disputes/:id/proposals',
-    { config: auth, schema: { tags: ['disputes'], summary: 'Propose a release amount', params: D, body: Strict({ release_amount: Amount0, message: Type.Optional(Text) }) } },
+    {
+      config: auth,
+      schema: {
+        tags: ['disputes'],
+        summary: 'Propose a release amount',
+        params: D,
+        body: Strict({ release_amount: Amount0, message: Type.Optional(Text) }),
+      },
+    },
     async (req, reply) =>
       idempotent(
         app,
         req,
         reply,
         201,
-        (idem) => disputeCommand(app, actorOf(req), { type: 'propose', disputeId: req.params.id, releaseAmount: big(req.body.release_amount), message: req.body.message ?? '' }, idem),
+        (idem) =>
+          disputeCommand(
+            app,
+            actorOf(req),
+            {
+              type: 'propose',
+              disputeId: req.params.id,
+              releaseAmount: big(req.body.release_amount),
+              message: req.body.message ?? '',
+            },
+            idem,
+          ),
         (c) => disputeOf(c, req.params.id),
       ),
   )
   server.post(
     '/v1/disputes/:id/proposals/:pid/accept',
-    { config: auth, schema: { tags: ['disputes'], summary: "Accept the other side's (or the admin's) proposal", params: Type.Object({ id: Id('dsp'), pid: Id('prp') }), body: Reason } },
-    async (req, reply) =>
-      idempotent(app, req, reply, 200, (idem) => disputeCommand(app, actorOf(req), { type: 'accept_proposal', disputeId: req.params.id, proposalId: req.params.pid }, idem), (c) =>
-        disputeOf(c, req.params.id),
-      ),
-  )
-  server.post('/v1/disputes/:id/escalate', { config: auth, schema: { tags: ['disputes'], summary: 'Ask the admin to decide', params: D, body: Reason } }, async (req, reply) =>
-    idempotent(app, req, reply, 200, (idem) => disputeCommand(app, actorOf(req), { type: 'escalate', disputeId: req.params.id }, idem), (c) => disputeOf(c, req.params.id)),
-  )
-  server.post(
-    '/v1/disputes/:id/decide',
-    { config: { auth: 'admin' }, schema: { tags: ['disputes'], summary: 'Admin: decide a dispute in arbitration', params: D, body: Strict({ release_amount: Amount0, note: Type.String({ minLength: 1, maxLength: 10_000 }) }) } },
+    {
+      config: auth,
+      schema: {
+        tags: ['disputes'],
+        summary: "Accept the other side's (or the admin's) proposal",
+        params: Type.Object({ id: Id('dsp'), pid: Id('prp') }),
+        body: Reason,
+      },
+    },
     async (req, reply) =>
       idempotent(
         app,
         req,
         reply,
         200,
-        (idem) => disputeCommand(app, actorOf(req), { type: 'decide', disputeId: req.params.id, releaseAmount: big(req.body.release_amount), note: req.body.note }, idem),
+        (idem) =>
+          disputeCommand(
+            app,
+            actorOf(req),
+            { type: 'accept_proposal', disputeId: req.params.id, proposalId: req.params.pid },
+            idem,
+          ),
+        (c) => disputeOf(c, req.params.id),
+      ),
+  )
+  server.post(
+    '/v1/disputes/:id/escalate',
+    { config: auth, schema: { tags: ['disputes'], summary: 'Ask the admin to decide', params: D, body: Reason } },
+    async (req, reply) =>
+      idempotent(
+        app,
+        req,
+        reply,
+        200,
+        (idem) => disputeCommand(app, actorOf(req), { type: 'escalate', disputeId: req.params.id }, idem),
+        (c) => disputeOf(c, req.params.id),
+      ),
+  )
+  server.post(
+    '/v1/disputes/:id/decide',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['disputes'],
+        summary: 'Admin: decide a dispute in arbitration',
+        params: D,
+        body: Strict({ release_amount: Amount0, note: Type.String({ minLength: 1, maxLength: 10_000 }) }),
+      },
+    },
+    async (req, reply) =>
+      idempotent(
+        app,
+        req,
+        reply,
+        200,
+        (idem) =>
+          disputeCommand(
+            app,
+            actorOf(req),
+            {
+              type: 'decide',
+              disputeId: req.params.id,
+              releaseAmount: big(req.body.release_amount),
+              note: req.body.note,
+            },
+            idem,
+          ),
         (c) => disputeOf(c, req.params.id),
       ),
   )

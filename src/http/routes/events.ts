@@ -3,20 +3,35 @@ import { Type } from 'typebox'
 import type { App } from '../../app/app.ts'
 import { createEndpoint, deleteEndpoint, listDeliveries, listEndpoints, retryDelivery } from '../../app/webhooks.ts'
 import { listEvents } from '../../store/repos/event-repo.ts'
-import { type Server, list, page } from '../route-kit.ts'
+import { list, page, type Server } from '../route-kit.ts'
 import { Id, ListQuery, Strict } from '../schemas.ts'
 
 const auth = { auth: 'user' as const }
 
 export function eventRoutes(server: Server, app: App) {
-  server.get('/v1/events', { config: auth, schema: { tags: ['events'], summary: 'My events, newest first (type and contract_id filter)', querystring: ListQuery } }, async (req) => {
-    const res = await listEvents(app.store.db, req.user!.id, { ...page(req.query), type: req.query.type ?? null, contractId: req.query.contract_id ?? null })
-    return list(
-      res.data.map((e) => JSON.parse(e.body)),
-      res.hasMore,
-      '/v1/events',
-    )
-  })
+  server.get(
+    '/v1/events',
+    {
+      config: auth,
+      schema: {
+        tags: ['events'],
+        summary: 'My events, newest first (type and contract_id filter)',
+        querystring: ListQuery,
+      },
+    },
+    async (req) => {
+      const res = await listEvents(app.store.db, req.user!.id, {
+        ...page(req.query),
+        type: req.query.type ?? null,
+        contractId: req.query.contract_id ?? null,
+      })
+      return list(
+        res.data.map((e) => JSON.parse(e.body)),
+        res.hasMore,
+        '/v1/events',
+      )
+    },
+  )
   server.post(
     '/v1/webhook_endpoints',
     {
@@ -26,7 +41,10 @@ export function eventRoutes(server: Server, app: App) {
         summary: 'Register a webhook endpoint (the signing secret is shown once)',
         body: Strict({
           url: Type.String({ minLength: 8, maxLength: 2000 }),
-          enabled_events: Type.Array(Type.String({ pattern: '^(\\*|[a-z_]+\\.[a-z_]+)$', maxLength: 80 }), { minItems: 1, maxItems: 100 }),
+          enabled_events: Type.Array(Type.String({ pattern: '^(\\*|[a-z_]+\\.[a-z_]+)$', maxLength: 80 }), {
+            minItems: 1,
+            maxItems: 100,
+          }),
           description: Type.Optional(Type.String({ maxLength: 500 })),
         }),
       },
@@ -36,15 +54,30 @@ export function eventRoutes(server: Server, app: App) {
       return createEndpoint(app, req.user!.id, { url: req.body.url, enabledEvents: req.body.enabled_events })
     },
   )
-  server.get('/v1/webhook_endpoints', { config: auth, schema: { tags: ['webhooks'], summary: 'My webhook endpoints' } }, async (req) =>
-    list(await listEndpoints(app, req.user!.id), false, '/v1/webhook_endpoints'),
+  server.get(
+    '/v1/webhook_endpoints',
+    { config: auth, schema: { tags: ['webhooks'], summary: 'My webhook endpoints' } },
+    async (req) => list(await listEndpoints(app, req.user!.id), false, '/v1/webhook_endpoints'),
   )
-  server.delete('/v1/webhook_endpoints/:id', { config: auth, schema: { tags: ['webhooks'], summary: 'Delete an endpoint', params: Type.Object({ id: Id('whe') }) } }, async (req) =>
-    deleteEndpoint(app, req.user!.id, req.params.id),
+  server.delete(
+    '/v1/webhook_endpoints/:id',
+    {
+      config: auth,
+      schema: { tags: ['webhooks'], summary: 'Delete an endpoint', params: Type.Object({ id: Id('whe') }) },
+    },
+    async (req) => deleteEndpoint(app, req.user!.id, req.params.id),
   )
   server.get(
     '/v1/webhook_endpoints/:id/deliveries',
-    { config: auth, schema: { tags: ['webhooks'], summary: 'The delivery log of an endpoint', params: Type.Object({ id: Id('whe') }), querystring: ListQuery } },
+    {
+      config: auth,
+      schema: {
+        tags: ['webhooks'],
+        summary: 'The delivery log of an endpoint',
+        params: Type.Object({ id: Id('whe') }),
+        querystring: ListQuery,
+      },
+    },
     async (req) => {
       const res = await listDeliveries(app, req.user!.id, req.params.id, page(req.query))
       return list(res.data, res.hasMore, `/v1/webhook_endpoints/${req.params.id}/deliveries`)
@@ -52,7 +85,15 @@ export function eventRoutes(server: Server, app: App) {
   )
   server.post(
     '/v1/webhook_deliveries/:id/retry',
-    { config: auth, schema: { tags: ['webhooks'], summary: 'Send a delivery again now', params: Type.Object({ id: Id('whd') }), body: Strict({}) } },
+    {
+      config: auth,
+      schema: {
+        tags: ['webhooks'],
+        summary: 'Send a delivery again now',
+        params: Type.Object({ id: Id('whd') }),
+        body: Strict({}),
+      },
+    },
     async (req, reply) => {
       reply.status(202)
       return retryDelivery(app, req.user!.id, req.params.id)

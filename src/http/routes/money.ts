@@ -2,34 +2,64 @@
 import { Type } from 'typebox'
 import type { App } from '../../app/app.ts'
 import { balances, createPayout, myLedgerEntries, presentPayout, statement, statementCsv } from '../../app/money.ts'
-import { isSupportedCurrency } from '../../domain/money.ts'
 import { fail } from '../../domain/errors.ts'
+import { isSupportedCurrency } from '../../domain/money.ts'
 import { actorOf } from '../auth.ts'
 import { idempotent } from '../idempotency.ts'
-import { type Server, big, list, page, timeParam } from '../route-kit.ts'
+import { big, list, page, type Server, timeParam } from '../route-kit.ts'
 import { Amount, Currency, ListQuery, Strict } from '../schemas.ts'
 
 const auth = { auth: 'user' as const }
 
 export function moneyRoutes(server: Server, app: App) {
-  server.get('/v1/balances', { config: auth, schema: { tags: ['money'], summary: 'My balances per currency: available and pending' } }, async (req) =>
-    list(await balances(app, req.user!.id), false, '/v1/balances'),
+  server.get(
+    '/v1/balances',
+    { config: auth, schema: { tags: ['money'], summary: 'My balances per currency: available and pending' } },
+    async (req) => list(await balances(app, req.user!.id), false, '/v1/balances'),
   )
   server.post(
     '/v1/payouts',
-    { config: auth, schema: { tags: ['money'], summary: 'Pay out available money through the rail', body: Strict({ amount: Amount, currency: Currency }) } },
-    async (req, reply) => idempotent(app, req, reply, 201, (idem) => createPayout(app, actorOf(req), { amount: big(req.body.amount), currency: req.body.currency }, idem)),
+    {
+      config: auth,
+      schema: {
+        tags: ['money'],
+        summary: 'Pay out available money through the rail',
+        body: Strict({ amount: Amount, currency: Currency }),
+      },
+    },
+    async (req, reply) =>
+      idempotent(app, req, reply, 201, (idem) =>
+        createPayout(app, actorOf(req), { amount: big(req.body.amount), currency: req.body.currency }, idem),
+      ),
   )
-  server.get('/v1/payouts', { config: auth, schema: { tags: ['money'], summary: 'My payouts', querystring: ListQuery } }, async (req) => {
-    const p = page(req.query)
-    let q = app.store.db.selectFrom('payouts').selectAll().where('user_id', '=', req.user!.id)
-    if (p.startingAfter) {
-      const cur = await app.store.db.selectFrom('payouts').select(['created_at', 'id']).where('id', '=', p.startingAfter).executeTakeFirst()
-      if (cur) q = q.where((eb) => eb.or([eb('created_at', '<', cur.created_at), eb.and([eb('created_at', '=', cur.created_at), eb('id', '<', cur.id)])]))
-    }
-    const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(p.limit + 1).execute()
-    return list(rows.slice(0, p.limit).map(presentPayout), rows.length > p.limit, '/v1/payouts')
-  })
+  server.get(
+    '/v1/payouts',
+    { config: auth, schema: { tags: ['money'], summary: 'My payouts', querystring: ListQuery } },
+    async (req) => {
+      const p = page(req.query)
+      let q = app.store.db.selectFrom('payouts').selectAll().where('user_id', '=', req.user!.id)
+      if (p.startingAfter) {
+        const cur = await app.store.db
+          .selectFrom('payouts')
+          .select(['created_at', 'id'])
+          .where('id', '=', p.startingAfter)
+          .executeTakeFirst()
+        if (cur)
+          q = q.where((eb) =>
+            eb.or([
+              eb('created_at', '<', cur.created_at),
+              eb.and([eb('created_at', '=', cur.created_at), eb('id', '<', cur.id)]),
+            ]),
+          )
+      }
+      const rows = await q
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(p.limit + 1)
+        .execute()
+      return list(rows.slice(0, p.limit).map(presentPayout), rows.length > p.limit, '/v1/payouts')
+    },
+  )
   server.get(
     '/v1/statements',
     {
@@ -48,16 +78,26 @@ export function moneyRoutes(server: Server, app: App) {
     },
     async (req, reply) => {
       const q = req.query
-      if (!isSupportedCurrency(q.currency)) fail('currency_unsupported', `Currency ${q.currency} is not supported.`, 'currency')
-      const s = await statement(app, req.user!.id, { currency: q.currency, from: timeParam(q.from, 'from'), to: timeParam(q.to, 'to', true), account: q.account ?? 'available' })
+      if (!isSupportedCurrency(q.currency))
+        fail('currency_unsupported', `Currency ${q.currency} is not supported.`, 'currency')
+      const s = await statement(app, req.user!.id, {
+        currency: q.currency,
+        from: timeParam(q.from, 'from'),
+        to: timeParam(q.to, 'to', true),
+        account: q.account ?? 'available',
+      })
       if (q.format === 'csv') {
-        reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="tranche-statement-${q.currency}.csv"`)
+        reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="tranche-statement-${q.currency}.csv"`)
         return statementCsv(s)
       }
       return s
     },
   )
-  server.get('/v1/ledger/entries', { config: auth, schema: { tags: ['money'], summary: 'Journal lines on my accounts', querystring: ListQuery } }, async (req) =>
-    myLedgerEntries(app, req.user!.id, page(req.query)),
+  server.get(
+    '/v1/ledger/entries',
+    { config: auth, schema: { tags: ['money'], summary: 'Journal lines on my accounts', querystring: ListQuery } },
+    async (req) => myLedgerEntries(app, req.user!.id, page(req.query)),
   )
 }

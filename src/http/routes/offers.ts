@@ -1,7 +1,7 @@
 /** Offers and negotiation (SPEC §4). */
 import { Type } from 'typebox'
-import type { App } from '../../app/app.ts'
 import { offerFor } from '../../app/access.ts'
+import type { App } from '../../app/app.ts'
 import { offerCommand, openOffer } from '../../app/offers.ts'
 import { presentOffer } from '../../app/present.ts'
 import type { Offer } from '../../domain/offer.ts'
@@ -9,7 +9,7 @@ import type { TermsInput } from '../../domain/terms.ts'
 import { listFor } from '../../store/repos/aggregate-repo.ts'
 import { actorOf } from '../auth.ts'
 import { idempotent } from '../idempotency.ts'
-import { type Server, list, page } from '../route-kit.ts'
+import { list, page, type Server } from '../route-kit.ts'
 import { Id, ListQuery, OfferCreate, Reason, Strict, Terms } from '../schemas.ts'
 
 type TermsBody = {
@@ -59,42 +59,90 @@ const OfferParams = Type.Object({ id: Id('off') })
 export function offerRoutes(server: Server, app: App) {
   server.post(
     '/v1/offers',
-    { config: { auth: 'user' }, schema: { tags: ['offers'], summary: 'Open an offer to a registered user', body: OfferCreate } },
+    {
+      config: { auth: 'user' },
+      schema: { tags: ['offers'], summary: 'Open an offer to a registered user', body: OfferCreate },
+    },
     async (req, reply) => {
       const { role, counterparty_email, ...terms } = req.body
       return idempotent(app, req, reply, 201, (idem) =>
-        openOffer(app, actorOf(req), { role, counterpartyEmail: counterparty_email, terms: termsFromBody(terms) }, idem),
+        openOffer(
+          app,
+          actorOf(req),
+          { role, counterpartyEmail: counterparty_email, terms: termsFromBody(terms) },
+          idem,
+        ),
       )
     },
   )
 
-  server.get('/v1/offers', { config: { auth: 'user' }, schema: { tags: ['offers'], summary: 'My offers', querystring: ListQuery } }, async (req) => {
-    const res = await listFor<Offer>(app.store.db, 'offers', req.user!.id, { ...page(req.query), status: req.query.status ?? null })
-    return list(res.data.map(presentOffer), res.hasMore, '/v1/offers')
-  })
+  server.get(
+    '/v1/offers',
+    { config: { auth: 'user' }, schema: { tags: ['offers'], summary: 'My offers', querystring: ListQuery } },
+    async (req) => {
+      const res = await listFor<Offer>(app.store.db, 'offers', req.user!.id, {
+        ...page(req.query),
+        status: req.query.status ?? null,
+      })
+      return list(res.data.map(presentOffer), res.hasMore, '/v1/offers')
+    },
+  )
 
-  server.get('/v1/offers/:id', { config: { auth: 'user' }, schema: { tags: ['offers'], summary: 'An offer with all its revisions', params: OfferParams } }, async (req) =>
-    presentOffer((await offerFor(app.store.db, req.params.id, actorOf(req))).value),
+  server.get(
+    '/v1/offers/:id',
+    {
+      config: { auth: 'user' },
+      schema: { tags: ['offers'], summary: 'An offer with all its revisions', params: OfferParams },
+    },
+    async (req) => presentOffer((await offerFor(app.store.db, req.params.id, actorOf(req))).value),
   )
 
   server.post(
     '/v1/offers/:id/counter',
-    { config: { auth: 'user' }, schema: { tags: ['offers'], summary: 'Counter with new terms (a new revision)', params: OfferParams, body: Terms } },
-    async (req, reply) => idempotent(app, req, reply, 200, (idem) => offerCommand(app, actorOf(req), req.params.id, { type: 'counter', terms: termsFromBody(req.body) }, idem)),
+    {
+      config: { auth: 'user' },
+      schema: {
+        tags: ['offers'],
+        summary: 'Counter with new terms (a new revision)',
+        params: OfferParams,
+        body: Terms,
+      },
+    },
+    async (req, reply) =>
+      idempotent(app, req, reply, 200, (idem) =>
+        offerCommand(app, actorOf(req), req.params.id, { type: 'counter', terms: termsFromBody(req.body) }, idem),
+      ),
   )
   server.post(
     '/v1/offers/:id/accept',
     {
       config: { auth: 'user' },
-      schema: { tags: ['offers'], summary: 'Accept the named revision: the contract is created', params: OfferParams, body: Strict({ revision: Type.Integer({ minimum: 1 }) }) },
+      schema: {
+        tags: ['offers'],
+        summary: 'Accept the named revision: the contract is created',
+        params: OfferParams,
+        body: Strict({ revision: Type.Integer({ minimum: 1 }) }),
+      },
     },
-    async (req, reply) => idempotent(app, req, reply, 200, (idem) => offerCommand(app, actorOf(req), req.params.id, { type: 'accept', revision: req.body.revision }, idem)),
+    async (req, reply) =>
+      idempotent(app, req, reply, 200, (idem) =>
+        offerCommand(app, actorOf(req), req.params.id, { type: 'accept', revision: req.body.revision }, idem),
+      ),
   )
   for (const type of ['decline', 'withdraw'] as const) {
     server.post(
       `/v1/offers/:id/${type}`,
-      { config: { auth: 'user' }, schema: { tags: ['offers'], summary: `${type === 'decline' ? 'Decline' : 'Withdraw'} the offer`, params: OfferParams, body: Reason } },
-      async (req, reply) => idempotent(app, req, reply, 200, (idem) => offerCommand(app, actorOf(req), req.params.id, { type }, idem)),
+      {
+        config: { auth: 'user' },
+        schema: {
+          tags: ['offers'],
+          summary: `${type === 'decline' ? 'Decline' : 'Withdraw'} the offer`,
+          params: OfferParams,
+          body: Reason,
+        },
+      },
+      async (req, reply) =>
+        idempotent(app, req, reply, 200, (idem) => offerCommand(app, actorOf(req), req.params.id, { type }, idem)),
     )
   }
 }

@@ -9,7 +9,12 @@ import type { Server } from '../route-kit.ts'
 export function serviceRoutes(server: Server, app: App, worker: Worker | null) {
   const registry = new client.Registry()
   client.collectDefaultMetrics({ register: registry })
-  const requests = new client.Counter({ name: 'tranche_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] })
+  const requests = new client.Counter({
+    name: 'tranche_http_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  })
   const duration = new client.Histogram({
     name: 'tranche_http_request_duration_seconds',
     help: 'HTTP request duration',
@@ -47,7 +52,9 @@ export function serviceRoutes(server: Server, app: App, worker: Worker | null) {
     duration.observe({ method: req.method, route }, reply.elapsedTime / 1000)
   })
 
-  server.get('/healthz', { schema: { tags: ['service'], summary: 'The process is up' } }, async () => ({ status: 'ok' }))
+  server.get('/healthz', { schema: { tags: ['service'], summary: 'The process is up' } }, async () => ({
+    status: 'ok',
+  }))
   server.get('/readyz', { schema: { tags: ['service'], summary: 'The database answers' } }, async (_req, reply) => {
     try {
       await sql`select 1`.execute(app.store.db)

@@ -8,7 +8,14 @@ import { Amount, Currency, Id, Strict } from '../schemas.ts'
 export function trustRoutes(server: Server, app: App) {
   server.get(
     '/v1/users/:id/reputation',
-    { config: { auth: 'user' }, schema: { tags: ['trust'], summary: "A user's payment history as client and freelancer", params: Type.Object({ id: Id('usr') }) } },
+    {
+      config: { auth: 'user' },
+      schema: {
+        tags: ['trust'],
+        summary: "A user's payment history as client and freelancer",
+        params: Type.Object({ id: Id('usr') }),
+      },
+    },
     async (req) => reputation(app, req.params.id),
   )
   server.post(
@@ -21,7 +28,11 @@ export function trustRoutes(server: Server, app: App) {
         body: Strict({
           total: Amount,
           currency: Currency,
-          payment_mode: Type.Union([Type.Literal('by_project'), Type.Literal('by_milestone'), Type.Literal('by_entry')]),
+          payment_mode: Type.Union([
+            Type.Literal('by_project'),
+            Type.Literal('by_milestone'),
+            Type.Literal('by_entry'),
+          ]),
           counterparty_id: Type.Optional(Id('usr')),
           upfront_bps: Type.Optional(Type.Integer({ minimum: 0, maximum: 5000 })),
           entries: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
@@ -31,7 +42,10 @@ export function trustRoutes(server: Server, app: App) {
     },
     async (req) => {
       const b = req.body
-      const entries = b.entries !== undefined && b.unit_price !== undefined ? { count: b.entries, unitPrice: BigInt(b.unit_price) } : null
+      const entries =
+        b.entries !== undefined && b.unit_price !== undefined
+          ? { count: b.entries, unitPrice: BigInt(b.unit_price) }
+          : null
       return plan(app, {
         total: BigInt(b.total),
         currency: b.currency,

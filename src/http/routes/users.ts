@@ -1,6 +1,15 @@
 /** Users, sessions and API keys (SPEC §10). */
 import { Type } from 'typebox'
-import { createApiKey, createUser, deleteApiKey, listApiKeys, login, logout, LoginLimiter, presentUser } from '../../app/accounts.ts'
+import {
+  createApiKey,
+  createUser,
+  deleteApiKey,
+  LoginLimiter,
+  listApiKeys,
+  login,
+  logout,
+  presentUser,
+} from '../../app/accounts.ts'
 import type { App } from '../../app/app.ts'
 import { newSecret } from '../../app/ids.ts'
 import { CSRF_COOKIE, SESSION_COOKIE } from '../auth.ts'
@@ -26,7 +35,12 @@ export function userRoutes(server: Server, app: App) {
     },
     async (req, reply) => {
       reply.status(201)
-      return createUser(app, { email: req.body.email, password: req.body.password, name: req.body.name, timeZone: req.body.time_zone })
+      return createUser(app, {
+        email: req.body.email,
+        password: req.body.password,
+        name: req.body.name,
+        timeZone: req.body.time_zone,
+      })
     },
   )
 
@@ -51,28 +65,55 @@ export function userRoutes(server: Server, app: App) {
     },
   )
 
-  server.delete('/v1/sessions/current', { config: { auth: 'user' }, schema: { tags: ['users'], summary: 'Log out' } }, async (req, reply) => {
-    await logout(app, req.token!)
-    reply.header('set-cookie', [`${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`, `${CSRF_COOKIE}=; Path=/; SameSite=Lax; Max-Age=0`])
-    return { object: 'session', deleted: true }
-  })
+  server.delete(
+    '/v1/sessions/current',
+    { config: { auth: 'user' }, schema: { tags: ['users'], summary: 'Log out' } },
+    async (req, reply) => {
+      await logout(app, req.token!)
+      reply.header('set-cookie', [
+        `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`,
+        `${CSRF_COOKIE}=; Path=/; SameSite=Lax; Max-Age=0`,
+      ])
+      return { object: 'session', deleted: true }
+    },
+  )
 
-  server.get('/v1/me', { config: { auth: 'user' }, schema: { tags: ['users'], summary: 'The signed-in user' } }, async (req) => presentUser(req.user!))
+  server.get(
+    '/v1/me',
+    { config: { auth: 'user' }, schema: { tags: ['users'], summary: 'The signed-in user' } },
+    async (req) => presentUser(req.user!),
+  )
 
   server.post(
     '/v1/api_keys',
-    { config: { auth: 'user' }, schema: { tags: ['users'], summary: 'Create an API key (the secret is shown once)', body: Strict({ name: Type.String({ minLength: 1, maxLength: 200 }) }) } },
+    {
+      config: { auth: 'user' },
+      schema: {
+        tags: ['users'],
+        summary: 'Create an API key (the secret is shown once)',
+        body: Strict({ name: Type.String({ minLength: 1, maxLength: 200 }) }),
+      },
+    },
     async (req, reply) => {
       reply.status(201)
       return createApiKey(app, req.user!.id, req.body.name)
     },
   )
-  server.get('/v1/api_keys', { config: { auth: 'user' }, schema: { tags: ['users'], summary: 'My API keys' } }, async (req) =>
-    list(await listApiKeys(app, req.user!.id), false, '/v1/api_keys'),
+  server.get(
+    '/v1/api_keys',
+    { config: { auth: 'user' }, schema: { tags: ['users'], summary: 'My API keys' } },
+    async (req) => list(await listApiKeys(app, req.user!.id), false, '/v1/api_keys'),
   )
   server.delete(
     '/v1/api_keys/:id',
-    { config: { auth: 'user' }, schema: { tags: ['users'], summary: 'Delete an API key', params: Type.Object({ id: Type.String({ maxLength: 100 }) }) } },
+    {
+      config: { auth: 'user' },
+      schema: {
+        tags: ['users'],
+        summary: 'Delete an API key',
+        params: Type.Object({ id: Type.String({ maxLength: 100 }) }),
+      },
+    },
     async (req) => deleteApiKey(app, req.user!.id, req.params.id),
   )
 }

@@ -7,7 +7,10 @@ import type { DB } from '../schema.ts'
 
 pg.types.setTypeParser(20, (v) => BigInt(v))
 
-export async function openPostgres(url: string, opts: { migrate?: boolean; poolSize?: number; schema?: string } = {}): Promise<Store> {
+export async function openPostgres(
+  url: string,
+  opts: { migrate?: boolean; poolSize?: number; schema?: string } = {},
+): Promise<Store> {
   if (opts.schema) {
     const admin = new pg.Client({ connectionString: url })
     await admin.connect()

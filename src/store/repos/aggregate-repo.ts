@@ -38,7 +38,15 @@ async function save(
   if (version === null) {
     await db
       .insertInto(table)
-      .values({ id: v.id, client_id: v.clientId, freelancer_id: v.freelancerId, status: v.status, data, version: 1, created_at: BigInt(v.createdAt) })
+      .values({
+        id: v.id,
+        client_id: v.clientId,
+        freelancer_id: v.freelancerId,
+        status: v.status,
+        data,
+        version: 1,
+        created_at: BigInt(v.createdAt),
+      })
       .execute()
     return
   }
@@ -57,7 +65,12 @@ export const saveOffer = (db: Kysely<DB>, o: Offer, version: number | null) => s
 
 export async function saveContract(db: Kysely<DB>, c: Contract, version: number | null) {
   await save(db, 'contracts', c, version)
-  const ids = [...c.milestones.map((m) => m.id), ...c.refundRequests.map((r) => r.id), ...c.disputes.map((d) => d.id), ...c.amendments.map((a) => a.id)]
+  const ids = [
+    ...c.milestones.map((m) => m.id),
+    ...c.refundRequests.map((r) => r.id),
+    ...c.disputes.map((d) => d.id),
+    ...c.amendments.map((a) => a.id),
+  ]
   if (ids.length) {
     await db
       .insertInto('object_index')
@@ -84,13 +97,24 @@ export async function listFor<T>(
   if (userId) q = q.where((eb) => eb.or([eb('client_id', '=', userId), eb('freelancer_id', '=', userId)]))
   if (page.status) q = q.where('status', '=', page.status)
   if (page.startingAfter) {
-    const cursor = await db.selectFrom(table).select(['created_at', 'id']).where('id', '=', page.startingAfter).executeTakeFirst()
+    const cursor = await db
+      .selectFrom(table)
+      .select(['created_at', 'id'])
+      .where('id', '=', page.startingAfter)
+      .executeTakeFirst()
     if (cursor) {
       q = q.where((eb) =>
-        eb.or([eb('created_at', '<', cursor.created_at), eb.and([eb('created_at', '=', cursor.created_at), eb('id', '<', cursor.id)])]),
+        eb.or([
+          eb('created_at', '<', cursor.created_at),
+          eb.and([eb('created_at', '=', cursor.created_at), eb('id', '<', cursor.id)]),
+        ]),
       )
     }
   }
-  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute()
+  const rows = await q
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
+    .execute()
   return { data: rows.slice(0, page.limit).map((r) => decode<T>(r.data)), hasMore: rows.length > page.limit }
 }

@@ -20,7 +20,8 @@ export function canonical(v: unknown): string {
   return JSON.stringify(v) ?? 'null'
 }
 
-export const chainHash = (prev: string, record: string) => createHash('sha256').update(prev).update(record).digest('hex')
+export const chainHash = (prev: string, record: string) =>
+  createHash('sha256').update(prev).update(record).digest('hex')
 
 export interface AuditInput {
   readonly id: string
@@ -39,7 +40,20 @@ export async function appendAudit(db: Kysely<DB>, caps: Capabilities, a: AuditIn
   const hash = chainHash(head.hash, record)
   await db
     .insertInto('audit_log')
-    .values({ id: a.id, at: BigInt(a.at), actor: a.actor, action: a.action, target: a.target, record, prev_hash: head.hash, hash })
+    .values({
+      id: a.id,
+      at: BigInt(a.at),
+      actor: a.actor,
+      action: a.action,
+      target: a.target,
+      record,
+      prev_hash: head.hash,
+      hash,
+    })
     .execute()
-  await db.updateTable('audit_head').set({ hash, count: BigInt(head.count) + 1n }).where('id', '=', 1).execute()
+  await db
+    .updateTable('audit_head')
+    .set({ hash, count: BigInt(head.count) + 1n })
+    .where('id', '=', 1)
+    .execute()
 }

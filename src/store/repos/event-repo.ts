@@ -19,7 +19,14 @@ export async function insertEvents(db: Kysely<DB>, events: readonly NewEvent[], 
   for (const e of events) {
     const row = await db
       .insertInto('events')
-      .values({ id: e.id, type: e.type, object_id: e.objectId, contract_id: e.contractId, data: e.body, created_at: BigInt(e.createdAt) })
+      .values({
+        id: e.id,
+        type: e.type,
+        object_id: e.objectId,
+        contract_id: e.contractId,
+        data: e.body,
+        created_at: BigInt(e.createdAt),
+      })
       .returning('seq')
       .executeTakeFirstOrThrow()
     const audience = [...new Set(e.audience)]
@@ -71,13 +78,19 @@ export async function listEvents(
     .innerJoin('events as e', 'e.seq', 'r.event_seq')
     .select(['e.seq', 'e.id', 'e.data'])
     .where('r.user_id', '=', userId)
-  if (page.type) q = page.type.endsWith('.*') ? q.where('e.type', 'like', `${page.type.slice(0, -1)}%`) : q.where('e.type', '=', page.type)
+  if (page.type)
+    q = page.type.endsWith('.*')
+      ? q.where('e.type', 'like', `${page.type.slice(0, -1)}%`)
+      : q.where('e.type', '=', page.type)
   if (page.contractId) q = q.where('e.contract_id', '=', page.contractId)
   if (page.startingAfter) {
     const cursor = await db.selectFrom('events').select('seq').where('id', '=', page.startingAfter).executeTakeFirst()
     if (cursor) q = q.where('e.seq', '<', cursor.seq)
   }
-  const rows = await q.orderBy('e.seq', 'desc').limit(page.limit + 1).execute()
+  const rows = await q
+    .orderBy('e.seq', 'desc')
+    .limit(page.limit + 1)
+    .execute()
   return {
     data: rows.slice(0, page.limit).map((r) => ({ seq: num(r.seq), body: r.data })),
     hasMore: rows.length > page.limit,

@@ -4,8 +4,8 @@
  * be taken over.
  */
 import type { Kysely } from 'kysely'
-import { type DB, num } from '../schema.ts'
 import { isUniqueViolation } from '../database.ts'
+import { type DB, num } from '../schema.ts'
 
 export const STALE_CLAIM_MS = 60_000
 
@@ -15,7 +15,13 @@ export type Claim =
   | { readonly kind: 'reused' }
   | { readonly kind: 'in_use' }
 
-export async function claimKey(db: Kysely<DB>, userId: string, key: string, hash: string, realNow: number): Promise<Claim> {
+export async function claimKey(
+  db: Kysely<DB>,
+  userId: string,
+  key: string,
+  hash: string,
+  realNow: number,
+): Promise<Claim> {
   try {
     await db
       .insertInto('idempotency_keys')
@@ -25,7 +31,12 @@ export async function claimKey(db: Kysely<DB>, userId: string, key: string, hash
   } catch (e) {
     if (!isUniqueViolation(e)) throw e
   }
-  const row = await db.selectFrom('idempotency_keys').selectAll().where('user_id', '=', userId).where('key', '=', key).executeTakeFirst()
+  const row = await db
+    .selectFrom('idempotency_keys')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('key', '=', key)
+    .executeTakeFirst()
   if (!row) return claimKey(db, userId, key, hash, realNow)
   if (row.request_hash !== hash) return { kind: 'reused' }
   if (row.status === 'done') return { kind: 'replay', status: num(row.response_status), body: row.response_body ?? '' }
@@ -55,7 +66,12 @@ export async function completeKey(db: Kysely<DB>, userId: string, key: string, s
 
 /** Frees a claim whose command failed, so the key may be used again. */
 export async function releaseKey(db: Kysely<DB>, userId: string, key: string) {
-  await db.deleteFrom('idempotency_keys').where('user_id', '=', userId).where('key', '=', key).where('status', '=', 'in_flight').execute()
+  await db
+    .deleteFrom('idempotency_keys')
+    .where('user_id', '=', userId)
+    .where('key', '=', key)
+    .where('status', '=', 'in_flight')
+    .execute()
 }
 
 /** Keys are kept at least 24 hours (SPEC §10); older ones are removed. */

@@ -1,7 +1,7 @@
 /** Journal entries, their lines and the account balances they maintain (SPEC §7). */
 import type { Kysely } from 'kysely'
-import { type JournalEntry, isBalanced, isUserAccount } from '../../domain/ledger.ts'
-import { type DB, big } from '../schema.ts'
+import { isBalanced, isUserAccount, type JournalEntry } from '../../domain/ledger.ts'
+import { big, type DB } from '../schema.ts'
 
 /** A user account would go below zero: a concurrent command spent the same money; the command is retried. */
 export class NegativeBalance extends Error {
@@ -19,17 +19,37 @@ export async function postEntries(db: Kysely<DB>, entries: readonly JournalEntry
     if (e.lines.length === 0) continue
     await db
       .insertInto('journal_entries')
-      .values({ id: e.id, kind: e.kind, currency: e.currency, memo: e.memo, contract_id: e.contractId, milestone_id: e.milestoneId, created_at: BigInt(now) })
+      .values({
+        id: e.id,
+        kind: e.kind,
+        currency: e.currency,
+        memo: e.memo,
+        contract_id: e.contractId,
+        milestone_id: e.milestoneId,
+        created_at: BigInt(now),
+      })
       .execute()
     await db
       .insertInto('journal_lines')
-      .values(e.lines.map((l) => ({ entry_id: e.id, account: l.account, currency: e.currency, amount: l.amount, created_at: BigInt(now) })))
+      .values(
+        e.lines.map((l) => ({
+          entry_id: e.id,
+          account: l.account,
+          currency: e.currency,
+          amount: l.amount,
+          created_at: BigInt(now),
+        })),
+      )
       .execute()
     for (const l of e.lines) {
       const row = await db
         .insertInto('accounts')
         .values({ account: l.account, currency: e.currency, balance: l.amount, user_id: userOf(l.account) })
-        .onConflict((oc) => oc.columns(['account', 'currency']).doUpdateSet((eb) => ({ balance: eb('accounts.balance', '+', eb.ref('excluded.balance')) })))
+        .onConflict((oc) =>
+          oc
+            .columns(['account', 'currency'])
+            .doUpdateSet((eb) => ({ balance: eb('accounts.balance', '+', eb.ref('excluded.balance')) })),
+        )
         .returning('balance')
         .executeTakeFirstOrThrow()
       if (isUserAccount(l.account) && big(row.balance) < 0n) throw new NegativeBalance(l.account)
@@ -38,13 +58,22 @@ export async function postEntries(db: Kysely<DB>, entries: readonly JournalEntry
 }
 
 export async function balanceOf(db: Kysely<DB>, account: string, currency: string): Promise<bigint> {
-  const row = await db.selectFrom('accounts').select('balance').where('account', '=', account).where('currency', '=', currency).executeTakeFirst()
+  const row = await db
+    .selectFrom('accounts')
+    .select('balance')
+    .where('account', '=', account)
+    .where('currency', '=', currency)
+    .executeTakeFirst()
   return big(row?.balance)
 }
 
 /** A user's balances per currency: available and pending. */
 export async function userBalances(db: Kysely<DB>, userId: string) {
-  const rows = await db.selectFrom('accounts').select(['account', 'currency', 'balance']).where('user_id', '=', userId).execute()
+  const rows = await db
+    .selectFrom('accounts')
+    .select(['account', 'currency', 'balance'])
+    .where('user_id', '=', userId)
+    .execute()
   const by = new Map<string, { currency: string; available: bigint; pending: bigint }>()
   for (const r of rows) {
     const b = by.get(r.currency) ?? { currency: r.currency, available: 0n, pending: 0n }

@@ -12,13 +12,34 @@ export interface DueTimer extends TimerSpec {
 }
 
 export async function applyTimers(db: Kysely<DB>, changes: TimerChanges, now: number) {
-  if (changes.cancel.length) await db.deleteFrom('timers').where('key', 'in', [...changes.cancel]).execute()
+  if (changes.cancel.length)
+    await db
+      .deleteFrom('timers')
+      .where('key', 'in', [...changes.cancel])
+      .execute()
   for (const t of changes.set) {
     await db
       .insertInto('timers')
-      .values({ key: t.key, kind: t.kind, run_at: BigInt(t.runAt), payload: JSON.stringify(t.payload), attempts: 0, created_at: BigInt(now) })
+      .values({
+        key: t.key,
+        kind: t.kind,
+        run_at: BigInt(t.runAt),
+        payload: JSON.stringify(t.payload),
+        attempts: 0,
+        created_at: BigInt(now),
+      })
       .onConflict((oc) =>
-        oc.column('key').doUpdateSet({ kind: t.kind, run_at: BigInt(t.runAt), payload: JSON.stringify(t.payload), attempts: 0, lease_until: null, lease_owner: null, last_error: null }),
+        oc
+          .column('key')
+          .doUpdateSet({
+            kind: t.kind,
+            run_at: BigInt(t.runAt),
+            payload: JSON.stringify(t.payload),
+            attempts: 0,
+            lease_until: null,
+            lease_owner: null,
+            last_error: null,
+          }),
       )
       .execute()
   }
@@ -48,7 +69,11 @@ export async function claimDue(
     await trx
       .updateTable('timers')
       .set({ lease_until: BigInt(opts.realNow + opts.leaseMs), lease_owner: opts.owner })
-      .where('key', 'in', rows.map((r) => r.key))
+      .where(
+        'key',
+        'in',
+        rows.map((r) => r.key),
+      )
       .execute()
     return rows.map((r) => ({
       key: r.key,
@@ -69,23 +94,39 @@ export async function completeTimer(db: Kysely<DB>, t: DueTimer) {
 export async function failTimer(db: Kysely<DB>, t: DueTimer, error: string, retryAtReal: number) {
   await db
     .updateTable('timers')
-    .set({ attempts: t.attempts + 1, last_error: error.slice(0, 2000), lease_until: BigInt(retryAtReal), lease_owner: null })
+    .set({
+      attempts: t.attempts + 1,
+      last_error: error.slice(0, 2000),
+      lease_until: BigInt(retryAtReal),
+      lease_owner: null,
+    })
     .where('key', '=', t.key)
     .execute()
 }
 
 /** Releases this owner's leases (graceful shutdown). */
 export async function releaseLeases(db: Kysely<DB>, owner: string) {
-  await db.updateTable('timers').set({ lease_until: null, lease_owner: null }).where('lease_owner', '=', owner).execute()
+  await db
+    .updateTable('timers')
+    .set({ lease_until: null, lease_owner: null })
+    .where('lease_owner', '=', owner)
+    .execute()
 }
 
 /** The earliest deadline among timers, to know when to look again. */
 export async function nextDue(db: Kysely<DB>): Promise<number | null> {
-  const row = await db.selectFrom('timers').select((eb) => eb.fn.min('run_at').as('next')).executeTakeFirst()
+  const row = await db
+    .selectFrom('timers')
+    .select((eb) => eb.fn.min('run_at').as('next'))
+    .executeTakeFirst()
   return row?.next === null || row?.next === undefined ? null : num(row.next as bigint)
 }
 
 /** Timers that failed repeatedly (stuck), for /metrics and the admin. */
 export async function stuckTimers(db: Kysely<DB>, minAttempts = 5) {
-  return db.selectFrom('timers').select(['key', 'kind', 'attempts', 'last_error']).where('attempts', '>=', minAttempts).execute()
+  return db
+    .selectFrom('timers')
+    .select(['key', 'kind', 'attempts', 'last_error'])
+    .where('attempts', '>=', minAttempts)
+    .execute()
 }

@@ -1,0 +1,84 @@
+/**
+ * The web app (web/dist, built by `npm run web:build`) served by the API server at `/`, with the single-page-app
+ * fallback: any GET that is not an API path, a file or a server route answers index.html, so deep links
+ * (/contracts/ctr_…) survive a reload. Also, behind options: `GET /v1/demo` (the demo accounts, only when this
+ * process seeded them) and the `Tranche-Now` header (the API clock, so countdowns follow a manual test clock).
+ */
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import fastifyStatic from '@fastify/static'
+import type { FastifyInstance } from 'fastify'
+import { demoAccounts } from '../app/demo.ts'
+import { DomainError } from '../domain/errors.ts'
+import { errorBody } from './errors.ts'
+
+export interface WebOptions {
+  /** Register `GET /v1/demo` (no auth); it answers 404 unless this process ran seedDemo. Default true. */
+  readonly demo?: boolean
+  /** The API's clock; when given, every answer carries `Tranche-Now: <ISO time>`. */
+  readonly now?: () => number
+}
+
+/** Paths that are never the web app: the API and the server's own pages. */
+const SERVER_PATH = /^\/(v1|docs|openapi\.json|healthz|readyz|metrics)(\/|$|\?)/
+
+const notFound = (url: string, method = 'GET') =>
+  errorBody(new DomainError('resource_missing', `Unrecognized request URL: ${method} ${url.split('?')[0]}.`))
+
+const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Tranche</title></head>
+<body style="font-family:system-ui;max-width:40rem;margin:4rem auto;padding:0 1rem">
+<h1>Tranche</h1><p>The API is running, but the web app is not built yet.</p>
+<p>Run <code>npm run web:build</code> and restart the server. The API reference is at <a href="/docs">/docs</a>.</p>
+</body></html>`
+
+export async function registerWeb(server: FastifyInstance, webRoot: string, opts: WebOptions = {}): Promise<void> {
+  const now = opts.now
+  if (now) {
+    server.addHook('onSend', async (_request, reply, payload) => {
+      reply.header('tranche-now', new Date(now()).toISOString())
+      return payload
+    })
+  }
+
+  if (opts.demo !== false) {
+    server.get('/v1/demo', { schema: { hide: true } }, async (request, reply) => {
+      const accounts = demoAccounts()
+      if (!accounts) return reply.status(404).send(notFound(request.url))
+      return { object: 'demo', accounts }
+    })
+  }
+
+  const root = resolve(webRoot)
+  const index = join(root, 'index.html')
+  if (!existsSync(index)) {
+    server.log.warn({ webRoot: root }, 'web app not built: run `npm run web:build`')
+    server.get('/', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html').send(NOT_BUILT))
+    return
+  }
+
+  await server.register(fastifyStatic, {
+    root,
+    // One route per built file (no catch-all of its own), so the SPA fallback below owns every other path.
+    wildcard: false,
+    index: false,
+    setHeaders(res, path) {
+      // Vite fingerprints everything under assets/; index.html must be revalidated to pick up a new build.
+      res.setHeader(
+        'cache-control',
+        /[\\/]assets[\\/]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache',
+      )
+    },
+  })
+
+  const sendIndex = (reply: { header(k: string, v: string): unknown; sendFile(f: string): unknown }) => {
+    reply.header('cache-control', 'no-cache')
+    return reply.sendFile('index.html')
+  }
+  server.get('/', { schema: { hide: true } }, async (_request, reply) => sendIndex(reply))
+  server.get('/*', { schema: { hide: true } }, async (request, reply) => {
+    const path = request.url.split('?')[0] ?? '/'
+    // API paths and missing files (anything with an extension) get the API's 404, never the app's HTML.
+    if (SERVER_PATH.test(path) || /\.[A-Za-z0-9]+$/.test(path)) return reply.status(404).send(notFound(request.url))
+    return sendIndex(reply)
+  })
+}
