@@ -7,6 +7,7 @@ import { ensureAdmin } from './app/accounts.ts'
 import type { App, Logger } from './app/app.ts'
 import { type Clock, ManualClock, systemClock } from './app/clock.ts'
 import type { Config } from './app/config.ts'
+import { GroupCommit } from './app/group-commit.ts'
 import { sandboxRail } from './app/payment-rail.ts'
 import { buildServer } from './http/server.ts'
 import { Worker } from './jobs/worker.ts'
@@ -48,7 +49,9 @@ export async function createRuntime(
     }))
   const clock: Clock = config.clock === 'manual' ? await ManualClock.load(store) : systemClock
   let worker: Worker | null = null
+  const batcher = config.groupCommit && store.caps.dialect === 'sqlite' ? new GroupCommit(() => app) : undefined
   const app: App = {
+    batcher,
     store,
     clock,
     config,

@@ -19,6 +19,7 @@ import { applyTimers } from '../store/repos/timer-repo.ts'
 import type { DB } from '../store/schema.ts'
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
+import type { GroupCommit } from './group-commit.ts'
 import { newId } from './ids.ts'
 import { DEFAULT_PAYMENT_METHOD, type PaymentRail } from './payment-rail.ts'
 import { presentObjectOf, presentOffer } from './present.ts'
@@ -37,6 +38,8 @@ export interface App {
   readonly log: Logger
   /** Called after a commit that set timers or wrote events, so the worker looks sooner. */
   readonly notify: (what: { timers: boolean; events: boolean }) => void
+  /** Group commit (SQLite): commands that arrive together share one transaction and one fsync. */
+  readonly batcher?: GroupCommit | undefined
 }
 
 export interface IdempotentResponse {
@@ -154,25 +157,28 @@ function retryable(e: unknown): boolean {
   return e instanceof VersionConflict || e instanceof NegativeBalance || classify(e) === 'serialization'
 }
 
+export interface CommandOptions {
+  readonly actor: Actor
+  readonly idem?: IdempotentResponse | undefined
+}
+
+/** The body of one command inside a transaction: the command itself, then its idempotent response. */
+export async function execute<T>(trx: Transaction<DB>, app: App, opts: CommandOptions, fn: (tx: Tx) => Promise<T>) {
+  const tx = new Tx(trx, app, app.clock.now(), opts.actor)
+  const value = await fn(tx)
+  if (opts.idem) await completeKey(trx, opts.idem.userId, opts.idem.key, opts.idem.status, opts.idem.render(value))
+  return { value, touched: tx.touched }
+}
+
 /** Runs one command as one transaction; see the module comment. */
-export async function run<T>(
-  app: App,
-  opts: { actor: Actor; idem?: IdempotentResponse | undefined },
-  fn: (tx: Tx) => Promise<T>,
-): Promise<T> {
+export async function run<T>(app: App, opts: CommandOptions, fn: (tx: Tx) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    let touched = { timers: false, events: false }
     try {
-      const result = await app.store.db.transaction().execute(async (trx) => {
-        const tx = new Tx(trx, app, app.clock.now(), opts.actor)
-        const value = await fn(tx)
-        if (opts.idem)
-          await completeKey(trx, opts.idem.userId, opts.idem.key, opts.idem.status, opts.idem.render(value))
-        touched = tx.touched
-        return value
-      })
+      const { value, touched } = app.batcher
+        ? await app.batcher.submit(opts, fn)
+        : await app.store.db.transaction().execute((trx) => execute(trx, app, opts, fn))
       if (touched.timers || touched.events) app.notify(touched)
-      return result
+      return value
     } catch (e) {
       if (attempt < MAX_ATTEMPTS && retryable(e)) {
         await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt))

@@ -15,6 +15,8 @@ export interface Config {
   readonly serviceFeeBps: number
   readonly minimumMilestoneMajor: bigint
   readonly logLevel: string
+  /** SQLite: commands that arrive together share one transaction and one fsync */
+  readonly groupCommit: boolean
 }
 
 export class ConfigError extends Error {}
@@ -65,6 +67,7 @@ export function loadConfig(env: Env = process.env): Config {
     clientFeeBps: int(env, 'TRANCHE_CLIENT_FEE_BPS', 500, 0, 10_000),
     serviceFeeBps: int(env, 'TRANCHE_SERVICE_FEE_BPS', 1000, 0, 10_000),
     minimumMilestoneMajor: BigInt(int(env, 'TRANCHE_MIN_MILESTONE', 5, 1, 1_000_000)),
+    groupCommit: oneOf(env, 'TRANCHE_GROUP_COMMIT', ['on', 'off'] as const, 'on') === 'on',
     logLevel: oneOf(
       env,
       'TRANCHE_LOG_LEVEL',

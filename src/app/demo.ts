@@ -21,7 +21,12 @@ export interface DemoAccount {
 
 export const DEMO_ACCOUNTS: readonly DemoAccount[] = [
   { role: 'client', email: 'client@demo.tranche.test', password: 'demo-client-pass', name: 'Carla Client' },
-  { role: 'freelancer', email: 'freelancer@demo.tranche.test', password: 'demo-freelancer-pass', name: 'Felix Freelancer' },
+  {
+    role: 'freelancer',
+    email: 'freelancer@demo.tranche.test',
+    password: 'demo-freelancer-pass',
+    name: 'Felix Freelancer',
+  },
   { role: 'admin', email: 'admin@demo.tranche.test', password: 'demo-admin-pass', name: 'Ada Admin' },
 ]
 
@@ -35,7 +40,12 @@ export function demoAccounts(): readonly DemoAccount[] | null {
 
 type Line = { title: string; amount?: number; entries?: number; deposit?: boolean; description?: string }
 
-function terms(title: string, mode: TermsInput['paymentMode'], lines: Line[], extra: Partial<TermsInput> = {}): TermsInput {
+function terms(
+  title: string,
+  mode: TermsInput['paymentMode'],
+  lines: Line[],
+  extra: Partial<TermsInput> = {},
+): TermsInput {
   return {
     title,
     description: `${title} — demo contract.`,
@@ -104,7 +114,11 @@ export async function seedDemo(app: App): Promise<void> {
       links: ['https://example.com/demo-delivery'],
       entries,
     })
-  const approve = (milestoneId: string, amount: bigint | null = null, extra: { acceptedEntries?: number[]; rest?: 'refund' | 'rework' } = {}) =>
+  const approve = (
+    milestoneId: string,
+    amount: bigint | null = null,
+    extra: { acceptedEntries?: number[]; rest?: 'refund' | 'rework' } = {},
+  ) =>
     milestoneCommand(app, client, {
       type: 'approve',
       milestoneId,
@@ -192,7 +206,11 @@ export async function seedDemo(app: App): Promise<void> {
     type: 'escalate',
     disputeId: disputed.milestones.find((m) => m.id === runMs)!.disputeId!,
   })
-  await milestoneCommand(app, client, { type: 'request_refund', milestoneId: mapping!, reason: 'Done in-house after all.' })
+  await milestoneCommand(app, client, {
+    type: 'request_refund',
+    milestoneId: mapping!,
+    reason: 'Done in-house after all.',
+  })
   const openRequest = (await load(data)).refundRequests.find((r) => r.milestoneId === mapping && r.status === 'open')!
   await milestoneCommand(app, freelancer, { type: 'accept_refund', refundRequestId: openRequest.id })
 

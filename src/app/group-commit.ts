@@ -1,0 +1,91 @@
+/**
+ * Group commit for SQLite: commands that arrive while a commit is on its way to disk are applied together in the
+ * next transaction — each inside its own savepoint, so a failing command leaves the others untouched — and made
+ * durable by one fsync. Every caller is answered only after the commit that holds its change has returned, so a
+ * 2xx still means "on disk" (synchronous=FULL).
+ */
+import { sql } from 'kysely'
+import { type App, type CommandOptions, execute, type Tx } from './app.ts'
+
+interface Job {
+  readonly opts: CommandOptions
+  readonly fn: (tx: Tx) => Promise<unknown>
+  readonly resolve: (r: { value: unknown; touched: { timers: boolean; events: boolean } }) => void
+  readonly reject: (e: unknown) => void
+}
+
+export class GroupCommit {
+  private queue: Job[] = []
+  private running = false
+  stats = { batches: 0, commands: 0, largest: 0 }
+
+  constructor(
+    private readonly app: () => App,
+    private readonly maxBatch = 256,
+  ) {}
+
+  submit<T>(
+    opts: CommandOptions,
+    fn: (tx: Tx) => Promise<T>,
+  ): Promise<{ value: T; touched: { timers: boolean; events: boolean } }> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ opts, fn, resolve: resolve as Job['resolve'], reject })
+      if (!this.running) {
+        this.running = true
+        // Let the requests that arrived in the same turn of the event loop join the first batch.
+        setImmediate(() => void this.drain())
+      }
+    })
+  }
+
+  private async drain() {
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, this.maxBatch)
+        await this.commit(batch)
+      }
+    } finally {
+      this.running = false
+      if (this.queue.length) {
+        this.running = true
+        setImmediate(() => void this.drain())
+      }
+    }
+  }
+
+  private async commit(batch: Job[]) {
+    const app = this.app()
+    const outcomes: (
+      | { ok: true; value: unknown; touched: { timers: boolean; events: boolean } }
+      | { ok: false; error: unknown }
+    )[] = []
+    try {
+      await app.store.db.transaction().execute(async (trx) => {
+        for (const job of batch) {
+          await sql.raw('savepoint cmd').execute(trx)
+          try {
+            const r = await execute(trx, app, job.opts, job.fn)
+            await sql.raw('release savepoint cmd').execute(trx)
+            outcomes.push({ ok: true, ...r })
+          } catch (error) {
+            await sql.raw('rollback to savepoint cmd').execute(trx)
+            await sql.raw('release savepoint cmd').execute(trx)
+            outcomes.push({ ok: false, error })
+          }
+        }
+      })
+    } catch (error) {
+      // The commit itself failed: nothing of the batch is durable.
+      for (const job of batch) job.reject(error)
+      return
+    }
+    this.stats.batches++
+    this.stats.commands += batch.length
+    this.stats.largest = Math.max(this.stats.largest, batch.length)
+    batch.forEach((job, i) => {
+      const o = outcomes[i]!
+      if (o.ok) job.resolve({ value: o.value, touched: o.touched })
+      else job.reject(o.error)
+    })
+  }
+}
