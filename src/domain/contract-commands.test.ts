@@ -1,25 +1,22 @@
 import { describe, expect, it } from 'vitest'
 import type { ContractCommand } from './contract-commands.ts'
 import type { Contract } from './contract-model.ts'
-import { PLATFORM, available, escrow, pending } from './ledger.ts'
+import { available, escrow, PLATFORM, pending } from './ledger.ts'
 import {
   ADMIN,
-  CLIENT,
-  DAY,
-  FREELANCER,
-  HOUR,
-  STRANGER,
-  SYSTEM,
-  T0,
   allBalanced,
   approve,
+  CLIENT,
   codeOf,
   contractOf,
+  DAY,
   declineRefund,
   entryTerms,
   errorOf,
   eventTypes,
+  FREELANCER,
   fund,
+  HOUR,
   inState,
   line,
   linesOf,
@@ -31,7 +28,10 @@ import {
   refund,
   requestChanges,
   requestRefund,
+  STRANGER,
+  SYSTEM,
   submit,
+  T0,
   timer,
   timerSet,
 } from './test-support.ts'
@@ -47,7 +47,10 @@ const amend = (o: Partial<Extract<ContractCommand, { type: 'propose_amendment' }
   minimumMajor: 5n,
   ...o,
 })
-const answer = (type: 'accept_amendment' | 'reject_amendment' | 'withdraw_amendment', amendmentId: string): ContractCommand => ({ type, amendmentId })
+const answer = (
+  type: 'accept_amendment' | 'reject_amendment' | 'withdraw_amendment',
+  amendmentId: string,
+): ContractCommand => ({ type, amendmentId })
 
 /** Nothing changed: same contract, no events, entries, timers or charges. */
 function unchanged(c: Contract, cmd: ContractCommand, now: number) {
@@ -117,7 +120,12 @@ describe('end contract', () => {
     const ended = onContract(three('funded'), END, CLIENT).contract
     let c = ended
     for (const rr of ended.refundRequests) {
-      c = onContract(c, timer('refund_expiry', { milestoneId: rr.milestoneId, refundRequestId: rr.id }), SYSTEM, T0 + 7 * DAY).contract
+      c = onContract(
+        c,
+        timer('refund_expiry', { milestoneId: rr.milestoneId, refundRequestId: rr.id }),
+        SYSTEM,
+        T0 + 7 * DAY,
+      ).contract
     }
     expect(c.milestones.map((m) => m.state)).toEqual(['refunded', 'refunded', 'cancelled'])
     expect(c.status).toBe('ended')
@@ -148,7 +156,11 @@ describe('amendments', () => {
   it('edit and remove pending milestones', () => {
     const c = base()
     const [a, b] = [ms(c, 0).id, ms(c, 1).id]
-    const p = onContract(c, amend({ edit: [{ milestoneId: a, amount: 90_000n, title: 'Design' }], remove: [b] }), CLIENT).contract
+    const p = onContract(
+      c,
+      amend({ edit: [{ milestoneId: a, amount: 90_000n, title: 'Design' }], remove: [b] }),
+      CLIENT,
+    ).contract
     const d = onContract(p, answer('accept_amendment', p.amendments[0]!.id), FREELANCER)
     expect(d.contract.milestones.map((m) => [m.title, m.amount, m.state])).toEqual([
       ['Design', 90_000n, 'pending'],
@@ -161,14 +173,19 @@ describe('amendments', () => {
     const c = contractOf(entryTerms(1_000n, 3))
     const p = onContract(c, amend({ edit: [{ milestoneId: ms(c).id, entries: 5 }] }), CLIENT).contract
     expect(p.amendments[0]!.edit[0]).toMatchObject({ entries: 5, amount: 5_000n })
-    expect(ms(onContract(p, answer('accept_amendment', p.amendments[0]!.id), FREELANCER).contract)).toMatchObject({ entries: 5, amount: 5_000n })
+    expect(ms(onContract(p, answer('accept_amendment', p.amendments[0]!.id), FREELANCER).contract)).toMatchObject({
+      entries: 5,
+      amount: 5_000n,
+    })
   })
 
   it('a funded milestone is frozen, at proposal and at acceptance', () => {
     const c = base()
     const a = ms(c).id
     const funded = onMilestone(c, fund(a), CLIENT).contract
-    expect(codeOf(() => onContract(funded, amend({ edit: [{ milestoneId: a, amount: 90_000n }] }), CLIENT))).toBe('milestone_frozen')
+    expect(codeOf(() => onContract(funded, amend({ edit: [{ milestoneId: a, amount: 90_000n }] }), CLIENT))).toBe(
+      'milestone_frozen',
+    )
     expect(codeOf(() => onContract(funded, amend({ remove: [a] }), FREELANCER))).toBe('milestone_frozen')
     const p = onContract(c, amend({ remove: [a] }), FREELANCER).contract
     const thenFunded = onMilestone(p, fund(a), CLIENT).contract
@@ -189,7 +206,9 @@ describe('amendments', () => {
     const r = onContract(p, answer('reject_amendment', id), FREELANCER)
     expect([r.contract.amendments[0]!.status, eventTypes(r)]).toEqual(['rejected', ['amendment.rejected']])
     expect(r.contract.milestones).toHaveLength(2)
-    expect(errorOf(() => onContract(r.contract, answer('accept_amendment', id), FREELANCER)).message).toContain('the amendment is rejected')
+    expect(errorOf(() => onContract(r.contract, answer('accept_amendment', id), FREELANCER)).message).toContain(
+      'the amendment is rejected',
+    )
   })
 
   it('the admin is not a party to an amendment', () => {
@@ -198,14 +217,19 @@ describe('amendments', () => {
     expect(codeOf(() => onContract(p, amend({ add: [line(30_000n)] }), ADMIN))).toBe('actor_not_allowed')
     expect(codeOf(() => onContract(p, answer('accept_amendment', id), ADMIN))).toBe('actor_not_allowed')
     expect(codeOf(() => onContract(p, answer('reject_amendment', id), ADMIN))).toBe('actor_not_allowed')
+    expect(codeOf(() => onContract(p, answer('accept_amendment', id), SYSTEM))).toBe('actor_not_allowed')
   })
 
   it('validation: something to change, no deposits, minimum amounts, by_project stays one milestone', () => {
     const c = base()
     expect(codeOf(() => onContract(c, amend({}), CLIENT))).toBe('parameter_missing')
-    expect(codeOf(() => onContract(c, amend({ add: [line(30_000n, { deposit: true })] }), CLIENT))).toBe('terms_invalid')
+    expect(codeOf(() => onContract(c, amend({ add: [line(30_000n, { deposit: true })] }), CLIENT))).toBe(
+      'terms_invalid',
+    )
     expect(codeOf(() => onContract(c, amend({ add: [line(499n)] }), CLIENT))).toBe('amount_invalid')
-    expect(codeOf(() => onContract(c, amend({ edit: [{ milestoneId: ms(c).id, amount: 499n }] }), CLIENT))).toBe('amount_invalid')
+    expect(codeOf(() => onContract(c, amend({ edit: [{ milestoneId: ms(c).id, amount: 499n }] }), CLIENT))).toBe(
+      'amount_invalid',
+    )
     const project = contractOf({ paymentMode: 'by_project' })
     expect(codeOf(() => onContract(project, amend({ add: [line(30_000n)] }), CLIENT))).toBe('terms_invalid')
     const ended = onContract(c, END, CLIENT).contract
@@ -234,13 +258,26 @@ describe('timers', () => {
     const { c, id } = submitted()
     const d = onContract(c, timer('auto_release', { milestoneId: id }), SYSTEM, deadline)
     expect(d.entries.map(linesOf)).toEqual([{ [escrow(id)]: -105_000n, [FP]: 90_000n, [PLATFORM]: 15_000n }])
-    expect(ms(d.contract)).toMatchObject({ state: 'released', releasedVia: 'auto_release', settledAt: deadline, escrow: 0n, escrowFee: 0n })
+    expect(ms(d.contract)).toMatchObject({
+      state: 'released',
+      releasedVia: 'auto_release',
+      settledAt: deadline,
+      escrow: 0n,
+      escrowFee: 0n,
+    })
     expect(eventTypes(d)).toEqual(['milestone.auto_released'])
-    expect(d.timers.set.filter((t) => t.kind === 'hold_release').map((t) => [t.payload.amount, t.runAt])).toEqual([['90000', deadline + 5 * DAY]])
+    expect(d.timers.set.filter((t) => t.kind === 'hold_release').map((t) => [t.payload.amount, t.runAt])).toEqual([
+      ['90000', deadline + 5 * DAY],
+    ])
     unchanged(c, timer('auto_release', { milestoneId: id }), deadline - 1)
     const approved = onMilestone(c, approve(id), CLIENT, submittedAt + DAY).contract
     unchanged(approved, timer('auto_release', { milestoneId: id }), deadline)
-    const resubmitted = onMilestone(onMilestone(c, requestChanges(id), CLIENT).contract, submit(id), FREELANCER, submittedAt + 2 * DAY).contract
+    const resubmitted = onMilestone(
+      onMilestone(c, requestChanges(id), CLIENT).contract,
+      submit(id),
+      FREELANCER,
+      submittedAt + 2 * DAY,
+    ).contract
     unchanged(resubmitted, timer('auto_release', { milestoneId: id }), deadline)
   })
 
@@ -270,33 +307,60 @@ describe('timers', () => {
     const { c: base, id } = inState('submitted')
     const opened = onDispute(base, openDispute(id, 40_000n), CLIENT, T0 + DAY).contract
     const dsp = opened.disputes[0]!.id
-    const c = onDispute(opened, { type: 'propose', disputeId: dsp, releaseAmount: 30_000n, message: 'less' }, CLIENT, T0 + 2 * DAY).contract
+    const c = onDispute(
+      opened,
+      { type: 'propose', disputeId: dsp, releaseAmount: 30_000n, message: 'less' },
+      CLIENT,
+      T0 + 2 * DAY,
+    ).contract
     const t = timer('dispute_response', { milestoneId: id, disputeId: dsp })
     const d = onContract(c, t, SYSTEM, T0 + 6 * DAY)
-    expect(d.contract.disputes[0]!.resolution).toMatchObject({ releaseAmount: 30_000n, refundAmount: 70_000n, by: 'default' })
+    expect(d.contract.disputes[0]!.resolution).toMatchObject({
+      releaseAmount: 30_000n,
+      refundAmount: 70_000n,
+      by: 'default',
+    })
     expect(d.entries.map(linesOf)).toEqual([
       { [escrow(id)]: -31_500n, [FP]: 27_000n, [PLATFORM]: 4_500n },
       { [escrow(id)]: -73_500n, [EA]: 73_500n },
     ])
     expect(ms(d.contract).state).toBe('released')
     unchanged(c, t, T0 + 6 * DAY - 1)
-    const answered = onDispute(c, { type: 'propose', disputeId: dsp, releaseAmount: 90_000n, message: 'more' }, FREELANCER).contract
+    const answered = onDispute(
+      c,
+      { type: 'propose', disputeId: dsp, releaseAmount: 90_000n, message: 'more' },
+      FREELANCER,
+    ).contract
     unchanged(answered, t, T0 + 6 * DAY)
   })
 
   it('dispute_response after a declined refund request: full release to the freelancer', () => {
     const { c: rr, id } = inState('refund_requested')
     const c = onMilestone(rr, declineRefund(ms(rr).refundRequestId!), FREELANCER).contract
-    const d = onContract(c, timer('dispute_response', { milestoneId: id, disputeId: c.disputes[0]!.id }), SYSTEM, T0 + 5 * DAY)
+    const d = onContract(
+      c,
+      timer('dispute_response', { milestoneId: id, disputeId: c.disputes[0]!.id }),
+      SYSTEM,
+      T0 + 5 * DAY,
+    )
     expect(d.entries.map(linesOf)).toEqual([{ [escrow(id)]: -105_000n, [FP]: 90_000n, [PLATFORM]: 15_000n }])
-    expect(d.contract.disputes[0]!.resolution).toMatchObject({ releaseAmount: 100_000n, refundAmount: 0n, by: 'default' })
+    expect(d.contract.disputes[0]!.resolution).toMatchObject({
+      releaseAmount: 100_000n,
+      refundAmount: 0n,
+      by: 'default',
+    })
   })
 
   it('dispute_negotiation: 14 days without agreement → arbitration', () => {
     const { c: base, id } = inState('funded')
     const o = onDispute(base, openDispute(id, 0n), CLIENT).contract
     const dsp = o.disputes[0]!.id
-    const c = onDispute(o, { type: 'propose', disputeId: dsp, releaseAmount: 80_000n, message: 'no' }, FREELANCER, T0 + DAY).contract
+    const c = onDispute(
+      o,
+      { type: 'propose', disputeId: dsp, releaseAmount: 80_000n, message: 'no' },
+      FREELANCER,
+      T0 + DAY,
+    ).contract
     const t = timer('dispute_negotiation', { milestoneId: id, disputeId: dsp })
     const d = onContract(c, t, SYSTEM, T0 + 15 * DAY)
     expect(d.contract.disputes[0]!.status).toBe('arbitration')
@@ -311,7 +375,11 @@ describe('timers', () => {
     const t = timer('dormancy', { milestoneId: id })
     const d = onContract(c, t, SYSTEM, T0 + 90 * DAY)
     expect(eventTypes(d)).toEqual(['milestone.dormant', 'refund_request.created'])
-    expect(d.contract.refundRequests[0]).toMatchObject({ source: 'dormancy', amount: 100_000n, expiresAt: T0 + 97 * DAY })
+    expect(d.contract.refundRequests[0]).toMatchObject({
+      source: 'dormancy',
+      amount: 100_000n,
+      expiresAt: T0 + 97 * DAY,
+    })
     expect(ms(d.contract).state).toBe('refund_requested')
     expect(d.entries).toEqual([])
   })
@@ -344,6 +412,8 @@ describe('completion', () => {
     const single = contractOf()
     const funded = onMilestone(single, fund(ms(single).id), CLIENT).contract
     const rr = onMilestone(funded, requestRefund(ms(single).id), CLIENT).contract
-    expect(onMilestone(rr, { type: 'accept_refund', refundRequestId: ms(rr).refundRequestId! }, FREELANCER).contract.status).toBe('completed')
+    expect(
+      onMilestone(rr, { type: 'accept_refund', refundRequestId: ms(rr).refundRequestId! }, FREELANCER).contract.status,
+    ).toBe('completed')
   })
 })

@@ -61,7 +61,7 @@ function end(w: ContractWork): ContractDecision {
       w.openRefundRequest(m, 'contract_end', 'The client ended the contract.')
     } else if (role === 'freelancer' && ['funded', 'submitted', 'changes_requested'].includes(m.state)) {
       w.refundRest(m)
-      w.finish(m)
+      w.finish(m, null)
     }
   }
   w.c.status = 'ended'
@@ -132,7 +132,9 @@ function answerAmendment(
   type: 'accept_amendment' | 'reject_amendment' | 'withdraw_amendment',
   id: string,
 ): ContractDecision {
-  w.actorRole()
+  const role = w.actorRole()
+  if (role !== 'client' && role !== 'freelancer')
+    return fail('actor_not_allowed', 'Only the parties answer an amendment.')
   const a = w.c.amendments.find((x) => x.id === id)
   if (!a) return fail('resource_missing', `No such amendment: ${id}.`)
   const me = w.actorId()
@@ -196,7 +198,7 @@ function fire(w: ContractWork, t: Pick<TimerSpec, 'kind' | 'payload' | 'runAt'>)
         rr.status = 'expired'
         w.emit('refund_request.expired', 'refund_request', rr.id)
         w.refundRest(m)
-        w.finish(m)
+        w.finish(m, null)
       }
       break
     }

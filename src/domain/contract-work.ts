@@ -72,8 +72,17 @@ export class ContractWork {
     return m
   }
 
-  /** Checks the actor (403) then the from-state (409) of a command in the process table. */
+  /**
+   * Checks the actor (403) then the from-state (409) of a command in the process table. Commands that validate
+   * their own fields call `guardActor` first and `guardState` after the validation (SPEC §5: 403, 400, 409).
+   */
   guard(m: MMilestone, name: MilestoneCommandName): Role | 'system' | 'admin' {
+    const role = this.guardActor(name)
+    this.guardState(m, name)
+    return role
+  }
+
+  guardActor(name: MilestoneCommandName): Role | 'system' | 'admin' {
     const t: Transition = MILESTONE_PROCESS[name]
     const role = this.actorRole()
     const allowed = t.actor === 'party' ? role === 'client' || role === 'freelancer' : t.actor === role
@@ -83,9 +92,30 @@ export class ContractWork {
         `Only the ${t.actor === 'party' ? 'parties' : t.actor} may ${name.replaceAll('_', ' ')}.`,
       )
     }
+    return role
+  }
+
+  guardState(m: MMilestone, name: MilestoneCommandName) {
+    const t: Transition = MILESTONE_PROCESS[name]
     if (!t.from.includes(m.state)) badState('milestone', m.state, name)
     m.lastActivityAt = this.now
-    return role
+  }
+
+  /**
+   * Past its review deadline a submitted milestone belongs to Fixed-Price Protection: the auto-release may not have
+   * run yet, but the client can no longer stop the clock, ask for money back or pay less.
+   */
+  reviewLapsed(m: MMilestone): boolean {
+    return m.state === 'submitted' && m.reviewDeadline !== null && m.reviewDeadline <= this.now
+  }
+
+  refuseAfterReview(m: MMilestone, command: string) {
+    if (this.reviewLapsed(m)) {
+      fail(
+        'invalid_state_transition',
+        `Cannot ${command.replaceAll('_', ' ')}: the review window of this submitted milestone has closed and it is being released.`,
+      )
+    }
   }
 
   emit(type: string, object: Effects['events'][number]['object'], objectId: string) {
@@ -253,9 +283,10 @@ export class ContractWork {
   }
 }
 
+/** Dormant: the due date (its end, UTC) has passed and nothing happened for 90 days (SPEC §5). */
 export function dormancyAt(m: Pick<Milestone, 'dueDate' | 'lastActivityAt'>): number {
   const dueEnd = Date.parse(`${m.dueDate}T00:00:00Z`) + DAY_MS
-  return Math.max(dueEnd, m.lastActivityAt) + DORMANCY_MS
+  return Math.max(dueEnd, m.lastActivityAt + DORMANCY_MS)
 }
 
 export const requireAmount = (x: bigint, max: bigint, param: string) => {

@@ -1,34 +1,48 @@
 import { describe, expect, it } from 'vitest'
 import type { Contract } from './contract-model.ts'
 import { type DisputeCommand, decideDispute } from './dispute-commands.ts'
-import { PLATFORM, available, escrow, pending } from './ledger.ts'
+import { available, escrow, PLATFORM, pending } from './ledger.ts'
 import {
   ADMIN,
-  CLIENT,
-  DAY,
-  FREELANCER,
-  STRANGER,
-  SYSTEM,
-  T0,
   allBalanced,
+  CLIENT,
   codeOf,
   ctx,
+  DAY,
   errorOf,
   eventTypes,
+  FREELANCER,
   inState,
   linesOf,
   ms,
   onDispute,
   openDispute,
+  STRANGER,
+  SYSTEM,
+  T0,
   timerSet,
 } from './test-support.ts'
 
 const EA = available(CLIENT)
 const FP = pending(FREELANCER)
-const propose = (disputeId: string, releaseAmount: bigint): DisputeCommand => ({ type: 'propose', disputeId, releaseAmount, message: 'My offer' })
-const acceptP = (disputeId: string, proposalId: string): DisputeCommand => ({ type: 'accept_proposal', disputeId, proposalId })
+const propose = (disputeId: string, releaseAmount: bigint): DisputeCommand => ({
+  type: 'propose',
+  disputeId,
+  releaseAmount,
+  message: 'My offer',
+})
+const acceptP = (disputeId: string, proposalId: string): DisputeCommand => ({
+  type: 'accept_proposal',
+  disputeId,
+  proposalId,
+})
 const escalate = (disputeId: string): DisputeCommand => ({ type: 'escalate', disputeId })
-const decide = (disputeId: string, releaseAmount: bigint): DisputeCommand => ({ type: 'decide', disputeId, releaseAmount, note: 'Decided' })
+const decide = (disputeId: string, releaseAmount: bigint): DisputeCommand => ({
+  type: 'decide',
+  disputeId,
+  releaseAmount,
+  note: 'Decided',
+})
 const lastProposal = (c: Contract) => c.disputes[0]!.proposals.at(-1)!
 
 /** A submitted 100,000 milestone (escrow 105,000 with its fee) on which the client opened a dispute proposing 40,000. */
@@ -49,17 +63,38 @@ describe('open_dispute', () => {
     const { c: base, id } = inState('submitted')
     const d = onDispute(base, openDispute(id, 40_000n), CLIENT, T0 + DAY)
     const dsp = d.contract.disputes[0]!
-    expect(dsp).toMatchObject({ milestoneId: id, openedBy: CLIENT, openerRole: 'client', reason: 'We disagree', status: 'awaiting_response' })
-    expect(dsp).toMatchObject({ escrowAmount: 100_000n, responseDeadline: T0 + 6 * DAY, negotiationDeadline: null, resolution: null })
-    expect(dsp.proposals.map((p) => [p.by, p.byRole, p.releaseAmount, p.status, p.acceptedBy])).toEqual([[CLIENT, 'client', 40_000n, 'open', [CLIENT]]])
-    expect(ms(d.contract)).toMatchObject({ state: 'disputed', disputeId: dsp.id, escrow: 100_000n, escrowFee: 5_000n, reviewDeadline: null })
+    expect(dsp).toMatchObject({
+      milestoneId: id,
+      openedBy: CLIENT,
+      openerRole: 'client',
+      reason: 'We disagree',
+      status: 'awaiting_response',
+    })
+    expect(dsp).toMatchObject({
+      escrowAmount: 100_000n,
+      responseDeadline: T0 + 6 * DAY,
+      negotiationDeadline: null,
+      resolution: null,
+    })
+    expect(dsp.proposals.map((p) => [p.by, p.byRole, p.releaseAmount, p.status, p.acceptedBy])).toEqual([
+      [CLIENT, 'client', 40_000n, 'open', [CLIENT]],
+    ])
+    expect(ms(d.contract)).toMatchObject({
+      state: 'disputed',
+      disputeId: dsp.id,
+      escrow: 100_000n,
+      escrowFee: 5_000n,
+      reviewDeadline: null,
+    })
     expect(timerSet(d, `dispute_response:${dsp.id}`)).toEqual({
       key: `dispute_response:${dsp.id}`,
       kind: 'dispute_response',
       runAt: T0 + 6 * DAY,
       payload: { contractId: base.id, milestoneId: id, disputeId: dsp.id },
     })
-    expect(d.timers.cancel).toEqual(expect.arrayContaining([`auto_release:${id}`, `review_reminder:${id}:24h`, `dormancy:${id}`]))
+    expect(d.timers.cancel).toEqual(
+      expect.arrayContaining([`auto_release:${id}`, `review_reminder:${id}:24h`, `dormancy:${id}`]),
+    )
     expect(eventTypes(d)).toEqual(['dispute.opened'])
     expect(d.entries).toEqual([])
   })
@@ -71,6 +106,7 @@ describe('open_dispute', () => {
     expect(d.contract.refundRequests[0]!.status).toBe('declined')
     expect(d.timers.cancel).toContain(`refund_expiry:${rrId}`)
     expect(d.contract.disputes[0]).toMatchObject({ openedBy: FREELANCER, openerRole: 'freelancer' })
+    expect(eventTypes(d)).toEqual(['refund_request.declined', 'dispute.opened'])
   })
 
   it('the release amount is 0..escrow', () => {
@@ -89,9 +125,17 @@ describe('proposals', () => {
     const at = T0 + 2 * DAY
     const d = onDispute(c, propose(dsp, 70_000n), FREELANCER, at)
     expect(d.contract.disputes[0]).toMatchObject({ status: 'negotiation', negotiationDeadline: at + 14 * DAY })
-    expect(lastProposal(d.contract)).toMatchObject({ by: FREELANCER, byRole: 'freelancer', releaseAmount: 70_000n, status: 'open' })
+    expect(lastProposal(d.contract)).toMatchObject({
+      by: FREELANCER,
+      byRole: 'freelancer',
+      releaseAmount: 70_000n,
+      status: 'open',
+    })
     expect(d.timers.cancel).toEqual([`dispute_response:${dsp}`])
-    expect(timerSet(d, `dispute_negotiation:${dsp}`)).toMatchObject({ kind: 'dispute_negotiation', runAt: at + 14 * DAY })
+    expect(timerSet(d, `dispute_negotiation:${dsp}`)).toMatchObject({
+      kind: 'dispute_negotiation',
+      runAt: at + 14 * DAY,
+    })
     expect(eventTypes(d)).toEqual(['dispute.responded'])
   })
 
@@ -136,12 +180,27 @@ describe('accept_proposal → resolved by agreement', () => {
     expect(allBalanced(d)).toBe(true)
     const dispute = d.contract.disputes[0]!
     expect(dispute.status).toBe('resolved')
-    expect(dispute.resolution).toEqual({ releaseAmount: 70_000n, refundAmount: 30_000n, by: 'agreement', note: null, resolvedAt: at })
+    expect(dispute.resolution).toEqual({
+      releaseAmount: 70_000n,
+      refundAmount: 30_000n,
+      by: 'agreement',
+      note: null,
+      resolvedAt: at,
+    })
     expect(lastProposal(d.contract)).toMatchObject({ status: 'accepted', acceptedBy: [FREELANCER, CLIENT] })
-    expect(ms(d.contract)).toMatchObject({ state: 'released', escrow: 0n, escrowFee: 0n, released: 70_000n, refunded: 30_000n, releasedVia: 'dispute' })
+    expect(ms(d.contract)).toMatchObject({
+      state: 'released',
+      escrow: 0n,
+      escrowFee: 0n,
+      released: 70_000n,
+      refunded: 30_000n,
+      releasedVia: 'dispute',
+    })
     expect(eventTypes(d)).toEqual(['milestone.refunded', 'milestone.released', 'dispute.resolved'])
     expect(d.timers.cancel).toEqual(expect.arrayContaining([`dispute_negotiation:${dsp}`, `dispute_response:${dsp}`]))
-    expect(d.timers.set.filter((t) => t.kind === 'hold_release').map((t) => [t.payload.amount, t.runAt])).toEqual([['63000', at + 5 * DAY]])
+    expect(d.timers.set.filter((t) => t.kind === 'hold_release').map((t) => [t.payload.amount, t.runAt])).toEqual([
+      ['63000', at + 5 * DAY],
+    ])
   })
 
   it("the other party may accept the filer's proposal while awaiting a response", () => {
@@ -149,7 +208,11 @@ describe('accept_proposal → resolved by agreement', () => {
     const d = onDispute(c, acceptP(dsp, c.disputes[0]!.proposals[0]!.id), FREELANCER)
     expect(linesOf(d.entries[0])).toEqual({ [escrow(id)]: -42_000n, [FP]: 36_000n, [PLATFORM]: 6_000n })
     expect(linesOf(d.entries[1])).toEqual({ [escrow(id)]: -63_000n, [EA]: 63_000n })
-    expect(d.contract.disputes[0]!.resolution).toMatchObject({ releaseAmount: 40_000n, refundAmount: 60_000n, by: 'agreement' })
+    expect(d.contract.disputes[0]!.resolution).toMatchObject({
+      releaseAmount: 40_000n,
+      refundAmount: 60_000n,
+      by: 'agreement',
+    })
   })
 
   it('a release of 0 by agreement ends the milestone refunded', () => {
@@ -188,7 +251,11 @@ describe('accept_proposal → resolved by agreement', () => {
     expect(eventTypes(half)).toEqual(['dispute.proposal_made'])
     expect(half.entries).toEqual([])
     const both = onDispute(half.contract, acceptP(dsp, prp), FREELANCER)
-    expect(both.contract.disputes[0]!.resolution).toMatchObject({ releaseAmount: 50_000n, refundAmount: 50_000n, by: 'agreement' })
+    expect(both.contract.disputes[0]!.resolution).toMatchObject({
+      releaseAmount: 50_000n,
+      refundAmount: 50_000n,
+      by: 'agreement',
+    })
     expect(both.entries.map(linesOf)).toEqual([
       { [escrow(id)]: -52_500n, [FP]: 45_000n, [PLATFORM]: 7_500n },
       { [escrow(id)]: -52_500n, [EA]: 52_500n },
@@ -207,8 +274,12 @@ describe('escalate and decide', () => {
     expect(onDispute(o.c, escalate(o.dsp), FREELANCER).contract.disputes[0]!.status).toBe('arbitration')
     expect(codeOf(() => onDispute(c, escalate(dsp), ADMIN))).toBe('actor_not_allowed')
     expect(codeOf(() => onDispute(d.contract, escalate(dsp), FREELANCER))).toBe('invalid_state_transition')
-    expect(errorOf(() => onDispute(d.contract, propose(dsp, 1n), CLIENT)).message).toContain('the dispute is arbitration')
-    expect(codeOf(() => onDispute(d.contract, acceptP(dsp, lastProposal(c).id), CLIENT))).toBe('invalid_state_transition')
+    expect(errorOf(() => onDispute(d.contract, propose(dsp, 1n), CLIENT)).message).toContain(
+      'the dispute is arbitration',
+    )
+    expect(codeOf(() => onDispute(d.contract, acceptP(dsp, lastProposal(c).id), CLIENT))).toBe(
+      'invalid_state_transition',
+    )
   })
 
   it('the admin decides, only in arbitration; final', () => {
@@ -224,7 +295,13 @@ describe('escalate and decide', () => {
 
     const d = onDispute(arb, decide(n.dsp, 100_000n), ADMIN, T0 + 9 * DAY)
     expect(d.entries.map(linesOf)).toEqual([{ [escrow(n.id)]: -105_000n, [FP]: 90_000n, [PLATFORM]: 15_000n }])
-    expect(d.contract.disputes[0]!.resolution).toEqual({ releaseAmount: 100_000n, refundAmount: 0n, by: 'arbitration', note: 'Decided', resolvedAt: T0 + 9 * DAY })
+    expect(d.contract.disputes[0]!.resolution).toEqual({
+      releaseAmount: 100_000n,
+      refundAmount: 0n,
+      by: 'arbitration',
+      note: 'Decided',
+      resolvedAt: T0 + 9 * DAY,
+    })
     expect(ms(d.contract)).toMatchObject({ state: 'released', releasedVia: 'dispute' })
     expect(codeOf(() => onDispute(d.contract, decide(n.dsp, 0n), ADMIN))).toBe('invalid_state_transition')
 

@@ -25,10 +25,12 @@ export function decideDispute(contract: Contract, cmd: DisputeCommand, ctx: Deci
   if (cmd.type === 'open_dispute') {
     const m = w.milestone(cmd.milestoneId)
     const role = w.guard(m, 'open_dispute')
+    if (role === 'client') w.refuseAfterReview(m, 'open_dispute')
     if (m.state === 'refund_requested' && m.refundRequestId) {
       const rr = w.refundRequest(m.refundRequestId)
       rr.status = 'declined'
       w.cancelTimer(`refund_expiry:${rr.id}`)
+      w.emit('refund_request.declined', 'refund_request', rr.id)
     }
     openDisputeOn(w, m, {
       by: w.actorId(),
@@ -132,7 +134,7 @@ export function resolve(
   const rest = m.escrow - r
   w.release(m, r)
   w.refundRest(m)
-  w.finish(m, 'milestone.released', 'dispute')
+  w.finish(m, r > 0n ? 'milestone.released' : null, 'dispute')
   d.status = 'resolved'
   d.resolution = { releaseAmount: r, refundAmount: rest, by, note, resolvedAt: w.now }
   w.cancelTimer(`dispute_response:${d.id}`)

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import type { Contract, MilestoneState } from './contract-model.ts'
+import { type Contract, type MilestoneState, TERMINAL_STATES } from './contract-model.ts'
 import type { ContractDecision } from './contract-work.ts'
 import { available, escrow, PLATFORM, pending, RAIL } from './ledger.ts'
+import type { MilestoneCommand } from './milestone-commands.ts'
 import { MILESTONE_PROCESS, type MilestoneCommandName } from './milestone-process.ts'
 import {
   ADMIN,
@@ -19,6 +20,7 @@ import {
   FREELANCER,
   fund,
   HOUR,
+  held,
   inState,
   line,
   linesOf,
@@ -35,37 +37,22 @@ import {
   timerSet,
 } from './test-support.ts'
 
-const STATES: MilestoneState[] = [
-  'pending',
-  'funded',
-  'submitted',
-  'changes_requested',
-  'refund_requested',
-  'disputed',
-  'released',
-  'refunded',
-  'cancelled',
-]
+const OPEN: MilestoneState[] = ['pending', 'funded', 'submitted', 'changes_requested', 'refund_requested', 'disputed']
+const STATES: MilestoneState[] = [...OPEN, ...TERMINAL_STATES]
 const EA = available(CLIENT)
 const FP = pending(FREELANCER)
 
 type Run = (c: Contract, id: string, who: string) => ContractDecision
+const mc =
+  (f: (id: string) => MilestoneCommand): Run =>
+  (c, id, who) =>
+    onMilestone(c, f(id), who)
 const CALLS: { name: MilestoneCommandName; role: 'client' | 'freelancer'; other: string; run: Run }[] = [
   { name: 'fund', role: 'client', other: FREELANCER, run: (c, id, who) => onMilestone(c, fund(id), who) },
   { name: 'submit', role: 'freelancer', other: CLIENT, run: (c, id, who) => onMilestone(c, submit(id), who) },
-  {
-    name: 'request_changes',
-    role: 'client',
-    other: FREELANCER,
-    run: (c, id, who) => onMilestone(c, requestChanges(id), who),
-  },
+  { name: 'request_changes', role: 'client', other: FREELANCER, run: mc(requestChanges) },
   { name: 'approve', role: 'client', other: FREELANCER, run: (c, id, who) => onMilestone(c, approve(id), who) },
-  {
-    name: 'request_refund',
-    role: 'client',
-    other: FREELANCER,
-    run: (c, id, who) => onMilestone(c, requestRefund(id), who),
-  },
+  { name: 'request_refund', role: 'client', other: FREELANCER, run: mc(requestRefund) },
   { name: 'refund', role: 'freelancer', other: CLIENT, run: (c, id, who) => onMilestone(c, refund(id), who) },
   { name: 'open_dispute', role: 'client', other: '', run: (c, id, who) => onDispute(c, openDispute(id, 0n), who) },
 ]
@@ -108,6 +95,19 @@ describe('the process table: every command from every state', () => {
     expect(codeOf(() => onMilestone(c, fund(id), FREELANCER))).toBe('actor_not_allowed')
     expect(codeOf(() => onMilestone(c, submit(id), STRANGER))).toBe('resource_missing')
     expect(codeOf(() => onMilestone(c, submit('ms_nope'), FREELANCER))).toBe('resource_missing')
+  })
+
+  it('checks run in the order of SPEC §5: role (403), validation (400), then state (409)', () => {
+    const { c, id } = inState('pending')
+    expect(codeOf(() => onMilestone(c, fund(), FREELANCER))).toBe('actor_not_allowed')
+    expect(codeOf(() => onMilestone(c, submit(id, [1]), FREELANCER))).toBe('parameter_invalid')
+    expect(codeOf(() => onMilestone(c, approve(id, { acceptedEntries: [1] }), CLIENT))).toBe('parameter_invalid')
+  })
+
+  it('after the review deadline the client can no longer stop the clock (Fixed-Price Protection)', () => {
+    const { c, id } = inState('submitted')
+    const deadline = ms(c).reviewDeadline!
+    expect(codeOf(() => onMilestone(c, requestChanges(id), CLIENT, deadline))).toBe('invalid_state_transition')
   })
 
   it('open_dispute is open to both parties', () => {
@@ -172,19 +172,11 @@ describe('fund', () => {
     expect(d.entries.map((e) => e.kind)).toEqual(['fund', 'release'])
     expect(linesOf(d.entries[0])).toEqual({ [RAIL]: -52_500n, [escrow(id)]: 52_500n })
     expect(linesOf(d.entries[1])).toEqual({ [escrow(id)]: -52_500n, [FP]: 45_000n, [PLATFORM]: 7_500n })
-    expect(ms(d.contract)).toMatchObject({
-      state: 'released',
-      escrow: 0n,
-      escrowFee: 0n,
-      released: 50_000n,
-      settledAt: T0,
-    })
+    expect(held(ms(d.contract))).toEqual(['released', 0n, 0n, 50_000n, 0n])
+    expect(ms(d.contract).settledAt).toBe(T0)
     expect(eventTypes(d)).toEqual(['milestone.funded', 'milestone.released'])
     const hold = d.timers.set.find((t) => t.kind === 'hold_release')
-    expect(hold).toMatchObject({
-      runAt: T0 + 5 * DAY,
-      payload: { userId: FREELANCER, currency: 'USD', amount: '45000' },
-    })
+    expect([hold?.runAt, hold?.payload]).toMatchObject([T0 + 5 * DAY, { userId: FREELANCER, amount: '45000' }])
     expect(d.contract.status).toBe('active')
     expect(allBalanced(d)).toBe(true)
   })
@@ -198,26 +190,25 @@ describe('submit', () => {
     const d = onMilestone(c, submit(id), FREELANCER, at)
     const deadline = at + 14 * DAY
     expect(ms(d.contract)).toMatchObject({ state: 'submitted', reviewDeadline: deadline })
-    expect(ms(d.contract).submission).toEqual({
+    const { submission } = ms(d.contract)
+    expect(submission).toEqual({
       message: 'Delivered',
       links: ['https://example.com/work'],
       entries: null,
       submittedAt: at,
     })
-    expect(timerSet(d, `auto_release:${id}`)).toEqual({
+    const auto = timerSet(d, `auto_release:${id}`)
+    expect(auto).toEqual({
       key: `auto_release:${id}`,
       kind: 'auto_release',
       runAt: deadline,
       payload: { contractId: c.id, milestoneId: id },
     })
-    expect(timerSet(d, `review_reminder:${id}:72h`)).toMatchObject({
-      runAt: deadline - 72 * HOUR,
-      payload: { hours: '72' },
-    })
-    expect(timerSet(d, `review_reminder:${id}:24h`)).toMatchObject({
-      runAt: deadline - 24 * HOUR,
-      payload: { hours: '24' },
-    })
+    const reminders = d.timers.set.filter((t) => t.kind === 'review_reminder')
+    expect(reminders.map((t) => [t.key, t.runAt, t.payload.hours])).toEqual([
+      [`review_reminder:${id}:72h`, deadline - 72 * HOUR, '72'],
+      [`review_reminder:${id}:24h`, deadline - 24 * HOUR, '24'],
+    ])
     expect(d.timers.cancel).toContain(`dormancy:${id}`)
     expect(eventTypes(d)).toEqual(['milestone.submitted'])
     expect(d.entries).toEqual([])
@@ -288,21 +279,12 @@ describe('approve', () => {
     const d = onMilestone(c, approve(id), CLIENT, T0 + DAY)
     expect(d.entries.map((e) => e.kind)).toEqual(['release'])
     expect(linesOf(d.entries[0])).toEqual({ [escrow(id)]: -105_011n, [FP]: 90_009n, [PLATFORM]: 15_002n })
-    expect(ms(d.contract)).toMatchObject({
-      state: 'released',
-      escrow: 0n,
-      escrowFee: 0n,
-      released: 100_010n,
-      releasedVia: 'approval',
-      settledAt: T0 + DAY,
-    })
+    expect(held(ms(d.contract))).toEqual(['released', 0n, 0n, 100_010n, 0n])
+    expect([ms(d.contract).releasedVia, ms(d.contract).settledAt]).toEqual(['approval', T0 + DAY])
     const entryId = d.entries[0]!.id
-    expect(timerSet(d, `hold_release:${entryId}`)).toEqual({
-      key: `hold_release:${entryId}`,
-      kind: 'hold_release',
-      runAt: T0 + 6 * DAY,
-      payload: { contractId: c.id, userId: FREELANCER, currency: 'USD', amount: '90009', entryId },
-    })
+    const hold = timerSet(d, `hold_release:${entryId}`)
+    expect([hold?.kind, hold?.runAt]).toEqual(['hold_release', T0 + 6 * DAY])
+    expect(hold?.payload).toEqual({ contractId: c.id, userId: FREELANCER, currency: 'USD', amount: '90009', entryId })
     expect(d.timers.cancel).toEqual(expect.arrayContaining([`auto_release:${id}`, `dormancy:${id}`]))
     expect(eventTypes(d)).toEqual(['milestone.released'])
     expect(allBalanced(d)).toBe(true)
@@ -315,24 +297,18 @@ describe('approve', () => {
     const m = ms(d.contract)
     expect(m).toMatchObject({ state: 'refund_requested', escrow: 40_005n, escrowFee: 2001n, released: 60_005n })
     const rr = d.contract.refundRequests[0]!
-    expect(rr).toMatchObject({
-      id: m.refundRequestId,
-      amount: 40_005n,
-      status: 'open',
-      source: 'partial_approve',
-      expiresAt: T0 + 7 * DAY,
-    })
+    expect([rr.id, rr.amount, rr.status, rr.source, rr.expiresAt]).toEqual([
+      m.refundRequestId,
+      40_005n,
+      'open',
+      'partial_approve',
+      T0 + 7 * DAY,
+    ])
     expect(timerSet(d, `refund_expiry:${rr.id}`)).toMatchObject({ kind: 'refund_expiry', runAt: T0 + 7 * DAY })
     expect(eventTypes(d)).toEqual(['milestone.released', 'refund_request.created'])
     const a = onMilestone(d.contract, acceptRefund(rr.id), FREELANCER, T0 + DAY)
     expect(linesOf(a.entries[0])).toEqual({ [escrow(id)]: -42_006n, [EA]: 42_006n })
-    expect(ms(a.contract)).toMatchObject({
-      state: 'released',
-      escrow: 0n,
-      escrowFee: 0n,
-      released: 60_005n,
-      refunded: 40_005n,
-    })
+    expect(held(ms(a.contract))).toEqual(['released', 0n, 0n, 60_005n, 40_005n])
     expect(a.contract.refundRequests[0]!.status).toBe('accepted')
     expect(a.timers.cancel).toContain(`refund_expiry:${rr.id}`)
     expect(allBalanced(d) && allBalanced(a)).toBe(true)
@@ -384,12 +360,8 @@ describe('approve', () => {
   it('by_entry rework keeps the rest in escrow and counts as a revision', () => {
     const { c, id } = inState('submitted', { ...entryTerms(10_010n, 3, 1), revisionLimit: 1 })
     const d = onMilestone(c, approve(id, { acceptedEntries: [1], rest: 'rework' }), CLIENT)
-    expect(ms(d.contract)).toMatchObject({
-      state: 'changes_requested',
-      escrow: 20_020n,
-      escrowFee: 1001n,
-      revisionsUsed: 1,
-    })
+    expect(held(ms(d.contract))).toEqual(['changes_requested', 20_020n, 1001n, 10_010n, 0n])
+    expect(ms(d.contract).revisionsUsed).toBe(1)
     const again = onMilestone(d.contract, submit(id), FREELANCER).contract
     expect(codeOf(() => onMilestone(again, approve(id, { acceptedEntries: [2], rest: 'rework' }), CLIENT))).toBe(
       'revision_limit_reached',
@@ -411,19 +383,14 @@ describe('refunds', () => {
     const { c, id } = inState('funded', { milestones: [line(100_000n, { dueDate: '2025-02-01' }), line(50_000n)] })
     const d = onMilestone(c, requestRefund(id), CLIENT, T0 + DAY)
     const rr = d.contract.refundRequests[0]!
-    expect(rr).toMatchObject({
-      milestoneId: id,
-      amount: 100_000n,
-      reason: 'Plans changed',
-      status: 'open',
-      source: 'client',
-      expiresAt: T0 + 8 * DAY,
-    })
+    expect([rr.milestoneId, rr.amount, rr.reason, rr.status]).toEqual([id, 100_000n, 'Plans changed', 'open'])
+    expect([rr.source, rr.expiresAt]).toEqual(['client', T0 + 8 * DAY])
     expect(ms(d.contract)).toMatchObject({ state: 'refund_requested', refundRequestId: rr.id, escrow: 100_000n })
-    expect(timerSet(d, `refund_expiry:${rr.id}`)).toMatchObject({
-      runAt: T0 + 8 * DAY,
-      payload: { milestoneId: id, refundRequestId: rr.id },
-    })
+    const t = timerSet(d, `refund_expiry:${rr.id}`)
+    expect([t?.runAt, t?.payload]).toEqual([
+      T0 + 8 * DAY,
+      { contractId: c.id, milestoneId: id, refundRequestId: rr.id },
+    ])
     expect(d.timers.cancel).toContain(`dormancy:${id}`)
     expect(eventTypes(d)).toEqual(['refund_request.created'])
     expect(d.entries).toEqual([])
@@ -434,13 +401,7 @@ describe('refunds', () => {
     const d = onMilestone(c, refund(id), FREELANCER)
     expect(d.entries.map((e) => e.kind)).toEqual(['refund'])
     expect(linesOf(d.entries[0])).toEqual({ [escrow(id)]: -105_000n, [EA]: 105_000n })
-    expect(ms(d.contract)).toMatchObject({
-      state: 'refunded',
-      escrow: 0n,
-      escrowFee: 0n,
-      refunded: 100_000n,
-      released: 0n,
-    })
+    expect(held(ms(d.contract))).toEqual(['refunded', 0n, 0n, 0n, 100_000n])
     expect(eventTypes(d)).toEqual(['milestone.refunded'])
     expect(d.timers.cancel).toContain(`auto_release:${id}`)
   })
@@ -461,14 +422,13 @@ describe('refunds', () => {
     const d = onMilestone(c, declineRefund(rrId), FREELANCER, T0 + DAY)
     expect(d.contract.refundRequests[0]!.status).toBe('declined')
     const dsp = d.contract.disputes[0]!
-    expect(dsp).toMatchObject({
-      milestoneId: id,
-      openedBy: FREELANCER,
-      openerRole: 'freelancer',
-      status: 'awaiting_response',
-      escrowAmount: 100_000n,
-    })
-    expect(dsp.responseDeadline).toBe(T0 + 6 * DAY)
+    expect([dsp.milestoneId, dsp.openedBy, dsp.openerRole, dsp.status]).toEqual([
+      id,
+      FREELANCER,
+      'freelancer',
+      'awaiting_response',
+    ])
+    expect([dsp.escrowAmount, dsp.responseDeadline]).toEqual([100_000n, T0 + 6 * DAY])
     expect(dsp.proposals.map((p) => [p.by, p.releaseAmount, p.status, p.acceptedBy])).toEqual([
       [FREELANCER, 100_000n, 'open', [FREELANCER]],
     ])

@@ -50,6 +50,7 @@ export function decideMilestone(contract: Contract, cmd: MilestoneCommand, ctx: 
     case 'request_changes': {
       const m = w.milestone(cmd.milestoneId)
       w.guard(m, 'request_changes')
+      w.refuseAfterReview(m, 'request_changes')
       if (m.revisionsUsed >= w.c.revisionLimit) {
         fail(
           'revision_limit_reached',
@@ -72,7 +73,7 @@ export function decideMilestone(contract: Contract, cmd: MilestoneCommand, ctx: 
       const m = w.milestone(cmd.milestoneId)
       w.guard(m, 'refund')
       w.refundRest(m)
-      w.finish(m)
+      w.finish(m, null)
       return w.done()
     }
     case 'accept_refund':
@@ -87,7 +88,7 @@ export function decideMilestone(contract: Contract, cmd: MilestoneCommand, ctx: 
         rr.status = 'accepted'
         w.emit('refund_request.accepted', 'refund_request', rr.id)
         w.refundRest(m)
-        w.finish(m)
+        w.finish(m, null)
       } else {
         rr.status = 'declined'
         w.emit('refund_request.declined', 'refund_request', rr.id)
@@ -114,10 +115,11 @@ function spendRevision(w: ContractWork, m: MMilestone) {
 }
 
 function fund(w: ContractWork, ids: readonly string[], credit: bigint): ContractDecision {
+  w.guardActor('fund')
   if (ids.length === 0) fail('parameter_missing', 'Name at least one milestone to fund.', 'milestone_ids')
   if (new Set(ids).size !== ids.length) fail('parameter_invalid', 'A milestone is named twice.', 'milestone_ids')
   const ms = ids.map((id) => w.milestone(id))
-  for (const m of ms) w.guard(m, 'fund')
+  for (const m of ms) w.guardState(m, 'fund')
   let left = credit
   for (const m of ms) {
     const heldFee = fee(m.amount, w.c.clientFeeBps)
@@ -143,13 +145,14 @@ function fund(w: ContractWork, ids: readonly string[], credit: bigint): Contract
 
 function submit(w: ContractWork, cmd: Extract<MilestoneCommand, { type: 'submit' }>): ContractDecision {
   const m = w.milestone(cmd.milestoneId)
-  w.guard(m, 'submit')
+  w.guardActor('submit')
+  if (w.c.paymentMode !== 'by_entry' && cmd.entries) {
+    fail('parameter_invalid', 'entries belong to by_entry contracts.', 'entries')
+  }
+  w.guardState(m, 'submit')
   let entries: number[] | null = null
   if (w.c.paymentMode === 'by_entry') {
-    const open = openEntries(m)
-    entries = cmd.entries ? checkEntries(cmd.entries, m, 'entries') : open
-  } else if (cmd.entries) {
-    fail('parameter_invalid', 'entries belong to by_entry contracts.', 'entries')
+    entries = cmd.entries ? checkEntries(cmd.entries, m, 'entries') : openEntries(m)
   }
   m.state = 'submitted'
   m.submission = { message: cmd.message, links: [...cmd.links], entries, submittedAt: w.now }
@@ -176,25 +179,27 @@ function checkEntries(list: readonly number[], m: MMilestone, param: string): nu
 
 function approve(w: ContractWork, cmd: Extract<MilestoneCommand, { type: 'approve' }>): ContractDecision {
   const m = w.milestone(cmd.milestoneId)
-  w.guard(m, 'approve')
+  w.guardActor('approve')
+  const byEntry = w.c.paymentMode === 'by_entry'
+  if (byEntry && cmd.amount !== null)
+    fail('parameter_invalid', 'by_entry milestones are approved by accepted_entries.', 'amount')
+  if (!byEntry && cmd.acceptedEntries)
+    fail('parameter_invalid', 'accepted_entries belong to by_entry contracts.', 'accepted_entries')
+  if (!byEntry && cmd.rest === 'rework') fail('parameter_invalid', 'rest "rework" is for by_entry milestones.', 'rest')
+  w.guardState(m, 'approve')
   let r: bigint
   let accepted: number[] = []
-  if (w.c.paymentMode === 'by_entry') {
-    if (cmd.amount !== null)
-      fail('parameter_invalid', 'by_entry milestones are approved by accepted_entries.', 'amount')
+  if (byEntry) {
     accepted = cmd.acceptedEntries ? checkEntries(cmd.acceptedEntries, m, 'accepted_entries') : openEntries(m)
     r = BigInt(accepted.length) * (w.c.unitPrice ?? 0n)
     if (r > m.escrow) r = m.escrow
   } else {
-    if (cmd.acceptedEntries)
-      fail('parameter_invalid', 'accepted_entries belong to by_entry contracts.', 'accepted_entries')
     r = cmd.amount ?? m.escrow
     if (r < 1n) throw new DomainError('amount_invalid', 'Approve at least 1 minor unit.', 'amount')
     requireAmount(r, m.escrow, 'amount')
   }
-  if (cmd.rest === 'rework' && w.c.paymentMode !== 'by_entry')
-    fail('parameter_invalid', 'rest "rework" is for by_entry milestones.', 'rest')
   const rework = cmd.rest === 'rework' && r < m.escrow
+  if (r < m.escrow) w.refuseAfterReview(m, 'approve less than the escrow')
   if (rework && m.revisionsUsed >= w.c.revisionLimit) {
     fail('revision_limit_reached', `All ${w.c.revisionLimit} revisions are used: accept the rest or open a dispute.`)
   }

@@ -187,6 +187,13 @@ describe('expire', () => {
     expect(d.events.map((e) => e.type)).toEqual(['offer.expired'])
   })
 
+  it('an offer past its expiry cannot be accepted, even before the expiry timer ran', () => {
+    const o = opened()
+    expect(codeOf(() => decide(o, { type: 'accept', revision: 1 }, CLIENT, T0 + 14 * DAY))).toBe(
+      'invalid_state_transition',
+    )
+  })
+
   it('a counter pushes the expiry back', () => {
     const o2 = decide(opened(), { type: 'counter', terms: T2 }, CLIENT, T0 + 10 * DAY).offer
     expect(decide(o2, { type: 'expire' }, SYSTEM, T0 + 14 * DAY).offer.status).toBe('open')

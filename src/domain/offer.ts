@@ -97,6 +97,8 @@ export function decideOffer(offer: Offer, cmd: OfferCommand, ctx: DecisionContex
     }
   }
   if (offer.status !== 'open') badState('offer', offer.status, cmd.type)
+  // Past its expiry an offer is expired even if the expiry timer has not run yet.
+  if (cmd.type !== 'expire' && ctx.now >= offer.expiresAt) badState('offer', 'expired', cmd.type)
   const fx = noEffects()
   const emit = (type: string) => fx.events.push({ type, object: 'offer', objectId: offer.id, audience: parties(offer) })
   const base = { ...offer, updatedAt: ctx.now }

@@ -4,16 +4,13 @@ import type { DisputeCommand } from './dispute-commands.ts'
 import { clientRecordOf, reputationOf } from './reputation.ts'
 import {
   ADMIN,
+  approve,
   CLIENT,
+  contractOf,
   DAY,
   FREELANCER,
-  HOUR,
-  STRANGER,
-  SYSTEM,
-  T0,
-  approve,
-  contractOf,
   fund,
+  HOUR,
   line,
   ms,
   onContract,
@@ -21,7 +18,10 @@ import {
   onMilestone,
   openDispute,
   requestRefund,
+  STRANGER,
+  SYSTEM,
   submit,
+  T0,
   timer,
 } from './test-support.ts'
 
@@ -34,7 +34,12 @@ import {
  */
 function usdHistory(): Contract {
   let c = contractOf({
-    milestones: [line(100_000n, { dueDate: '2025-03-02' }), line(50_000n, { dueDate: '2025-03-01' }), line(20_000n), line(30_000n)],
+    milestones: [
+      line(100_000n, { dueDate: '2025-03-02' }),
+      line(50_000n, { dueDate: '2025-03-01' }),
+      line(20_000n),
+      line(30_000n),
+    ],
   })
   const [m1, m2, m3] = [ms(c, 0).id, ms(c, 1).id, ms(c, 2).id]
   const sub = T0 + DAY
@@ -82,7 +87,13 @@ describe('reputationOf: no history', () => {
   it('says so instead of showing zeros', () => {
     for (const contracts of [[], [contractOf()]]) {
       const r = reputationOf(STRANGER, contracts)
-      expect(r).toMatchObject({ object: 'reputation', user_id: STRANGER, has_history: false, as_client: null, as_freelancer: null })
+      expect(r).toMatchObject({
+        object: 'reputation',
+        user_id: STRANGER,
+        has_history: false,
+        as_client: null,
+        as_freelancer: null,
+      })
       expect(r.summary).toContain('No payment history')
     }
     // parties to a contract where nothing was funded have no history either
@@ -112,7 +123,9 @@ describe('reputationOf: as client', () => {
       refund_requests: 1,
       disputes: { opened: 1, lost: 1, won: 1, by_agreement: 1, by_default: 0, by_arbitration: 1 },
     })
-    expect(r.summary).toBe('As client: 6 milestones funded, 1 released only by auto-release. As freelancer: 0 milestones released.')
+    expect(r.summary).toBe(
+      'As client: 6 milestones funded, 1 released only by auto-release. As freelancer: 0 milestones released.',
+    )
   })
 
   it('the median of an even count is the mean of the middle two', () => {
@@ -136,7 +149,12 @@ describe('reputationOf: as client', () => {
   })
 
   it('clientRecordOf: what the planner needs', () => {
-    expect(clientRecordOf(CLIENT, history)).toEqual({ milestonesReleased: 3, autoReleased: 1, disputesLost: 1, refundRequests: 1 })
+    expect(clientRecordOf(CLIENT, history)).toEqual({
+      milestonesReleased: 3,
+      autoReleased: 1,
+      disputesLost: 1,
+      refundRequests: 1,
+    })
     expect(clientRecordOf(FREELANCER, history)).toBeNull()
   })
 })
@@ -173,8 +191,19 @@ describe('reputationOf: as freelancer', () => {
     const id = ms(c).id
     c = onMilestone(c, fund(id), CLIENT).contract
     c = onDispute(c, openDispute(id, 5_000n), FREELANCER).contract
-    c = onDispute(c, { type: 'accept_proposal', disputeId: c.disputes[0]!.id, proposalId: c.disputes[0]!.proposals[0]!.id }, CLIENT).contract
+    c = onDispute(
+      c,
+      { type: 'accept_proposal', disputeId: c.disputes[0]!.id, proposalId: c.disputes[0]!.proposals[0]!.id },
+      CLIENT,
+    ).contract
     expect(reputationOf(FREELANCER, [c]).as_freelancer!.disputes).toEqual({ opened: 1, lost: 0, won: 0 })
-    expect(reputationOf(CLIENT, [c]).as_client!.disputes).toEqual({ opened: 0, lost: 0, won: 0, by_agreement: 1, by_default: 0, by_arbitration: 0 })
+    expect(reputationOf(CLIENT, [c]).as_client!.disputes).toEqual({
+      opened: 0,
+      lost: 0,
+      won: 0,
+      by_agreement: 1,
+      by_default: 0,
+      by_arbitration: 0,
+    })
   })
 })

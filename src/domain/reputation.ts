@@ -36,7 +36,7 @@ export function reputationOf(userId: string, contracts: readonly Contract[]) {
   const clientDisputes = { opened: 0, lost: 0, won: 0, by_agreement: 0, by_default: 0, by_arbitration: 0 }
   for (const c of asClient) {
     for (const m of c.milestones) {
-      if (m.fundedAt !== null && !m.deposit) {
+      if (m.fundedAt !== null) {
         milestonesFunded++
         addTo(funded, c.currency, m.amount)
       }

@@ -3,7 +3,7 @@
  * contract), a deterministic decision context, short command builders and ledger helpers.
  */
 import { type ContractCommand, decideContract } from './contract-commands.ts'
-import { type Contract, createContract, type MilestoneState } from './contract-model.ts'
+import { type Contract, createContract, type Milestone, type MilestoneState } from './contract-model.ts'
 import type { ContractDecision } from './contract-work.ts'
 import { type DisputeCommand, decideDispute } from './dispute-commands.ts'
 import { DomainError } from './errors.ts'
@@ -154,6 +154,9 @@ export const timer = (
   type: 'timer',
   timer: { kind, payload, runAt },
 })
+
+/** A milestone's money at a glance: [state, escrow, escrowFee, released, refunded]. */
+export const held = (m: Milestone) => [m.state, m.escrow, m.escrowFee, m.released, m.refunded]
 
 /** Milestone `i` (default the first). */
 export const ms = (c: Contract, i = 0) => c.milestones[i]!

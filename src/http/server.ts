@@ -10,6 +10,7 @@ import type { App } from '../app/app.ts'
 import { DomainError } from '../domain/errors.ts'
 import type { Worker } from '../jobs/worker.ts'
 import { registerAuth } from './auth.ts'
+import { outranking } from './check-order.ts'
 import { errorBody, sendError } from './errors.ts'
 import { openapiInfo } from './openapi-info.ts'
 import { adminRoutes } from './routes/admin.ts'
@@ -20,6 +21,7 @@ import { offerRoutes } from './routes/offers.ts'
 import { serviceRoutes } from './routes/service.ts'
 import { trustRoutes } from './routes/trust.ts'
 import { userRoutes } from './routes/users.ts'
+import { registerSecurity } from './security.ts'
 
 export interface ServerOptions {
   readonly logger?: boolean | object
@@ -31,15 +33,21 @@ export async function buildServer(app: App, opts: ServerOptions): Promise<Fastif
   const server = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: 1024 * 1024,
-    trustProxy: app.config.trustProxy,
+    // Behind a proxy, trust exactly one hop: the address it appends to X-Forwarded-For, not what the client sent.
+    trustProxy: app.config.trustProxy ? 1 : false,
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  // First: helmet headers, text checks and the route table must see every route registered after it.
+  await registerSecurity(server, app)
   await server.register(swagger, { openapi: openapiInfo() })
   await server.register(swaggerUi, { routePrefix: '/docs' })
 
-  server.setErrorHandler((error, request, reply) => sendError(reply, request, error as Error))
+  server.setErrorHandler(async (error, request, reply) => {
+    const first = (error as { validation?: unknown }).validation ? await outranking(app, request) : null
+    return sendError(reply, request, first ?? (error as Error))
+  })
   server.setNotFoundHandler((request, reply) => {
     reply
       .status(404)
@@ -55,12 +63,6 @@ export async function buildServer(app: App, opts: ServerOptions): Promise<Fastif
   // A POST without a body is an empty object, so that `{}`-shaped commands need no body at all.
   server.addHook('preValidation', async (request) => {
     if (request.body === undefined || request.body === null) request.body = {}
-  })
-  server.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('x-content-type-options', 'nosniff')
-    reply.header('referrer-policy', 'no-referrer')
-    reply.header('x-frame-options', 'DENY')
-    return payload
   })
   registerAuth(server, app)
 
