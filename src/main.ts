@@ -13,6 +13,7 @@ import { buildServer } from './http/server.ts'
 import { Worker } from './jobs/worker.ts'
 import type { Store } from './store/database.ts'
 import { openStore } from './store/open-store.ts'
+import { localClaims, rowClaims } from './store/repos/idempotency-repo.ts'
 
 export const REDACT = [
   'req.headers.authorization',
@@ -52,6 +53,7 @@ export async function createRuntime(
   const batcher = config.groupCommit && store.caps.dialect === 'sqlite' ? new GroupCommit(() => app) : undefined
   const app: App = {
     batcher,
+    claims: store.caps.dialect === 'sqlite' ? localClaims(store.db) : rowClaims(store.db),
     store,
     clock,
     config,

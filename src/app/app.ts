@@ -13,7 +13,7 @@ import { classify, type Store } from '../store/database.ts'
 import { saveContract, saveOffer, VersionConflict, type Versioned } from '../store/repos/aggregate-repo.ts'
 import { appendAudit } from '../store/repos/audit-repo.ts'
 import { insertEvents } from '../store/repos/event-repo.ts'
-import { completeKey } from '../store/repos/idempotency-repo.ts'
+import { completeKey, type KeyClaims } from '../store/repos/idempotency-repo.ts'
 import { NegativeBalance, postEntries } from '../store/repos/ledger-repo.ts'
 import { applyTimers } from '../store/repos/timer-repo.ts'
 import type { DB } from '../store/schema.ts'
@@ -40,11 +40,14 @@ export interface App {
   readonly notify: (what: { timers: boolean; events: boolean }) => void
   /** Group commit (SQLite): commands that arrive together share one transaction and one fsync. */
   readonly batcher?: GroupCommit | undefined
+  /** How Idempotency-Keys in flight are claimed: in memory (SQLite) or as rows (PostgreSQL, many servers) */
+  readonly claims: KeyClaims
 }
 
 export interface IdempotentResponse {
   readonly userId: string
   readonly key: string
+  readonly hash: string
   readonly status: number
   /** turns the command's result into the body that is stored and sent */
   readonly render: (result: unknown) => string
@@ -166,7 +169,8 @@ export interface CommandOptions {
 export async function execute<T>(trx: Transaction<DB>, app: App, opts: CommandOptions, fn: (tx: Tx) => Promise<T>) {
   const tx = new Tx(trx, app, app.clock.now(), opts.actor)
   const value = await fn(tx)
-  if (opts.idem) await completeKey(trx, opts.idem.userId, opts.idem.key, opts.idem.status, opts.idem.render(value))
+  if (opts.idem)
+    await completeKey(trx, opts.idem.userId, opts.idem.key, opts.idem.status, opts.idem.render(value), opts.idem.hash)
   return { value, touched: tx.touched }
 }
 

@@ -8,7 +8,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { App, IdempotentResponse } from '../app/app.ts'
 import { DomainError } from '../domain/errors.ts'
 import { canonical } from '../store/repos/audit-repo.ts'
-import { claimKey, releaseKey } from '../store/repos/idempotency-repo.ts'
 
 export async function idempotent<T>(
   app: App,
@@ -27,7 +26,7 @@ export async function idempotent<T>(
   const hash = createHash('sha256')
     .update(`${request.method} ${request.url}\n${canonical(request.body ?? null)}`)
     .digest('hex')
-  const claim = await claimKey(app.store.db, user.id, key, hash, Date.now())
+  const claim = await app.claims.claim(user.id, key, hash, Date.now())
   if (claim.kind === 'replay') {
     reply.status(claim.status).header('idempotent-replayed', 'true').type('application/json')
     return reply.send(claim.body)
@@ -41,16 +40,18 @@ export async function idempotent<T>(
     const result = await command({
       userId: user.id,
       key,
+      hash,
       status,
       render: (value) => {
         rendered = JSON.stringify(present(value as T))
         return rendered
       },
     })
+    claim.release?.()
     reply.type('application/json')
     return reply.send(rendered ?? JSON.stringify(present(result)))
   } catch (e) {
-    await releaseKey(app.store.db, user.id, key)
+    await app.claims.release(user.id, key)
     throw e
   }
 }

@@ -10,7 +10,7 @@ import { type DB, num } from '../schema.ts'
 export const STALE_CLAIM_MS = 60_000
 
 export type Claim =
-  | { readonly kind: 'claimed' }
+  | { readonly kind: 'claimed'; readonly release?: () => void }
   | { readonly kind: 'replay'; readonly status: number; readonly body: string }
   | { readonly kind: 'reused' }
   | { readonly kind: 'in_use' }
@@ -54,14 +54,72 @@ export async function claimKey(
   return { kind: 'in_use' }
 }
 
-/** Stores the response; runs inside the command's transaction. */
-export async function completeKey(db: Kysely<DB>, userId: string, key: string, status: number, body: string) {
+/** Stores the response; runs inside the command's transaction (the claim row may or may not exist yet). */
+export async function completeKey(
+  db: Kysely<DB>,
+  userId: string,
+  key: string,
+  status: number,
+  body: string,
+  hash = '',
+) {
   await db
-    .updateTable('idempotency_keys')
-    .set({ status: 'done', response_status: status, response_body: body })
-    .where('user_id', '=', userId)
-    .where('key', '=', key)
+    .insertInto('idempotency_keys')
+    .values({
+      user_id: userId,
+      key,
+      request_hash: hash,
+      status: 'done',
+      response_status: status,
+      response_body: body,
+      created_at: BigInt(Date.now()),
+    })
+    .onConflict((oc) =>
+      oc.columns(['user_id', 'key']).doUpdateSet({ status: 'done', response_status: status, response_body: body }),
+    )
     .execute()
+}
+
+/** How a server claims keys in flight. */
+export interface KeyClaims {
+  claim(userId: string, key: string, hash: string, realNow: number): Promise<Claim>
+  release(userId: string, key: string): Promise<void>
+}
+
+/** Claims as rows (PostgreSQL): visible to every server sharing the database. */
+export const rowClaims = (db: Kysely<DB>): KeyClaims => ({
+  claim: (userId, key, hash, realNow) => claimKey(db, userId, key, hash, realNow),
+  release: (userId, key) => releaseKey(db, userId, key),
+})
+
+/**
+ * Claims in memory (SQLite, one server process per database file): a key in flight is known to this process only,
+ * and the finished answer is stored by the command's own transaction — so a keyed request costs no commit of its
+ * own, and group commit keeps its single fsync.
+ */
+export function localClaims(db: Kysely<DB>): KeyClaims {
+  const inFlight = new Map<string, string>()
+  return {
+    async claim(userId, key, hash) {
+      const id = `${userId}\u0000${key}`
+      const busy = inFlight.get(id)
+      if (busy !== undefined) return busy === hash ? { kind: 'in_use' } : { kind: 'reused' }
+      inFlight.set(id, hash)
+      const row = await db
+        .selectFrom('idempotency_keys')
+        .selectAll()
+        .where('user_id', '=', userId)
+        .where('key', '=', key)
+        .executeTakeFirst()
+      if (!row) return { kind: 'claimed', release: () => inFlight.delete(id) }
+      inFlight.delete(id)
+      if (row.request_hash !== hash) return { kind: 'reused' }
+      return { kind: 'replay', status: num(row.response_status), body: row.response_body ?? '' }
+    },
+    async release(userId, key) {
+      inFlight.delete(`${userId}\u0000${key}`)
+    },
+  }
 }
 
 /** Frees a claim whose command failed, so the key may be used again. */
