@@ -656,20 +656,25 @@ describe('hold_release (5 days, net amount) on every release and bonus', () => {
   })
 })
 
-describe('dormancy (due date end + 90 days)', () => {
+describe('dormancy (due date passed and 90 days without activity)', () => {
   const dueEnd = Date.UTC(2025, 1, 1) + DAY_MS // end of 2025-02-01
 
-  it('is set on fund when the milestone has a due date', () => {
+  it('is set on fund when the milestone has a due date: at max(due date end, last activity + 90 days)', () => {
+    // due soon: 90 days from the funding (the last activity) come after the due date
     const d = fund(newContract({}, [{ dueDate: '2025-02-01' }]))
     const id = msId(d.contract)
     expect(d.timers.set.filter((t) => t.kind === 'dormancy')).toEqual([
       {
         key: `dormancy:${id}`,
         kind: 'dormancy',
-        runAt: dueEnd + 90 * DAY_MS,
+        runAt: Math.max(dueEnd, T0 + 90 * DAY_MS),
         payload: { contractId: 'ctr_1', milestoneId: id },
       },
     ])
+    expect(setOf(d, 'dormancy')[0]!.runAt).toBe(T0 + 90 * DAY_MS)
+    // due far ahead: the end of the due date
+    const far = fund(newContract({}, [{ dueDate: '2025-12-31' }]))
+    expect(setOf(far, 'dormancy')[0]!.runAt).toBe(Date.UTC(2026, 0, 1))
   })
 
   it('is not set on fund without a due date', () => {

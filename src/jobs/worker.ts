@@ -16,6 +16,8 @@ import { backoffMs, GIVE_UP_AFTER_MS, sign } from './webhook-signature.ts'
 const LEASE_MS = 60_000
 const DELIVERY_TIMEOUT_MS = 10_000
 const MAX_IN_FLIGHT = 8
+/** Deliveries one endpoint may have in flight at once, so a hanging endpoint cannot take every slot. */
+const MAX_PER_ENDPOINT = 2
 
 /** A duration override from the environment (tests use short leases and timeouts); the default otherwise. */
 function envMs(name: string, dflt: number): number {
@@ -32,6 +34,8 @@ export class Worker {
   private deliveryLoop: Promise<void> | null = null
   private readonly wakers = new Set<() => void>()
   private readonly inFlight = new Set<Promise<void>>()
+  /** endpoint id → deliveries to it in flight */
+  private readonly busy = new Map<string, number>()
   private advancing: Promise<unknown> = Promise.resolve()
   stats = { timersRun: 0, timerFailures: 0, deliveriesOk: 0, deliveriesFailed: 0 }
   /** How long a claimed timer stays leased (TRANCHE_TIMER_LEASE_MS, default 60 s). */
@@ -128,7 +132,7 @@ export class Worker {
     return run
   }
 
-  /** Claims due deliveries and sends them concurrently; a slow endpoint holds only its own slot. */
+  /** Claims due deliveries and sends them concurrently; a slow endpoint holds at most MAX_PER_ENDPOINT slots. */
   async dispatchDeliveries(): Promise<number> {
     if (this.inFlight.size >= MAX_IN_FLIGHT) {
       await Promise.race(this.inFlight)
@@ -137,19 +141,33 @@ export class Worker {
     const db = this.app.store.db
     const now = this.app.clock.now()
     const realNow = Date.now()
-    const rows = await db
+    const saturated = [...this.busy].filter(([, k]) => k >= MAX_PER_ENDPOINT).map(([id]) => id)
+    let q = db
       .selectFrom('webhook_deliveries as d')
       .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
       .innerJoin('events as v', 'v.id', 'd.event_id')
-      .select(['d.id', 'd.attempts', 'd.created_at', 'e.url', 'e.secret', 'e.enabled', 'e.deleted_at', 'v.data'])
+      .select([
+        'd.id',
+        'd.endpoint_id',
+        'd.attempts',
+        'd.created_at',
+        'e.url',
+        'e.secret',
+        'e.enabled',
+        'e.deleted_at',
+        'v.data',
+      ])
       .where('d.status', '=', 'pending')
       .where('d.next_attempt_at', '<=', BigInt(now))
       .where((eb) => eb.or([eb('d.lease_until', 'is', null), eb('d.lease_until', '<', BigInt(realNow))]))
+    if (saturated.length) q = q.where('d.endpoint_id', 'not in', saturated)
+    const rows = await q
       .orderBy('d.next_attempt_at')
       .limit(MAX_IN_FLIGHT - this.inFlight.size)
       .execute()
     let claimed = 0
     for (const r of rows) {
+      if ((this.busy.get(r.endpoint_id) ?? 0) >= MAX_PER_ENDPOINT) continue
       const res = await db
         .updateTable('webhook_deliveries')
         .set({ lease_until: BigInt(realNow + this.deliveryTimeoutMs + 5_000) })
@@ -159,7 +177,13 @@ export class Worker {
         .executeTakeFirst()
       if (Number(res.numUpdatedRows) !== 1) continue
       claimed++
-      const p = this.deliver(r).finally(() => this.inFlight.delete(p))
+      this.busy.set(r.endpoint_id, (this.busy.get(r.endpoint_id) ?? 0) + 1)
+      const p = this.deliver(r).finally(() => {
+        this.inFlight.delete(p)
+        const k = (this.busy.get(r.endpoint_id) ?? 1) - 1
+        if (k > 0) this.busy.set(r.endpoint_id, k)
+        else this.busy.delete(r.endpoint_id)
+      })
       this.inFlight.add(p)
     }
     return claimed
