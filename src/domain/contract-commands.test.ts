@@ -153,6 +153,23 @@ describe('amendments', () => {
     expect(eventTypes(d)).toEqual(['amendment.accepted'])
   })
 
+  it('keeps a deposit at most 50% of the total, at proposal and at acceptance', () => {
+    const c = contractOf({ milestones: [line(40_000n, { deposit: true }), line(60_000n)] })
+    const [dep, rest] = [ms(c, 0).id, ms(c, 1).id]
+    expect(codeOf(() => onContract(c, amend({ remove: [rest] }), CLIENT))).toBe('terms_invalid')
+    expect(codeOf(() => onContract(c, amend({ edit: [{ milestoneId: dep, amount: 70_000n }] }), CLIENT))).toBe(
+      'terms_invalid',
+    )
+    // two amendments that are each fine but not together: the second is refused when accepted
+    const p1 = onContract(c, amend({ edit: [{ milestoneId: dep, amount: 55_000n }] }), CLIENT).contract
+    const p2 = onContract(p1, amend({ edit: [{ milestoneId: rest, amount: 50_000n }] }), CLIENT).contract
+    const a1 = onContract(p2, answer('accept_amendment', p2.amendments[0]!.id), FREELANCER).contract
+    expect(codeOf(() => onContract(a1, answer('accept_amendment', a1.amendments[1]!.id), FREELANCER))).toBe(
+      'terms_invalid',
+    )
+    expect(onContract(c, amend({ add: [line(10_000n)] }), CLIENT).contract.amendments).toHaveLength(1)
+  })
+
   it('edit and remove pending milestones', () => {
     const c = base()
     const [a, b] = [ms(c, 0).id, ms(c, 1).id]

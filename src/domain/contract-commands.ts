@@ -2,7 +2,7 @@
  * Contract-level commands (SPEC §5): amendments, ending a contract, and the system's timers (auto-release,
  * reminders, refund-request expiry, dispute deadlines, dormancy).
  */
-import type { Contract, MilestoneEdit } from './contract-model.ts'
+import type { Amendment, Contract, MilestoneEdit } from './contract-model.ts'
 import { newMilestone } from './contract-model.ts'
 import { type ContractDecision, ContractWork, dormancyAt } from './contract-work.ts'
 import { resolve, toArbitration } from './dispute-commands.ts'
@@ -103,6 +103,7 @@ function proposeAmendment(
     return e
   })
   checkPending(w, [...edit.map((e) => e.milestoneId), ...cmd.remove])
+  applyAmendment(new ContractWork(w.c as Contract, w.ctx), { add, edit, remove: cmd.remove })
   const id = w.ctx.newId('amd')
   w.c.amendments.push({
     id,
@@ -150,28 +151,40 @@ function answerAmendment(
   if (type === 'accept_amendment') {
     if (w.c.status !== 'active') badState('contract', w.c.status, 'amend')
     checkPending(w, [...a.edit.map((e) => e.milestoneId), ...a.remove])
-    let position = Math.max(0, ...w.c.milestones.map((m) => m.position))
-    for (const t of a.add) w.c.milestones.push(newMilestone(t, ++position, w.ctx.newId('ms'), w.now) as never)
-    for (const e of a.edit) {
-      const m = w.milestone(e.milestoneId)
-      if (e.title !== undefined) m.title = e.title
-      if (e.description !== undefined) m.description = e.description
-      if (e.acceptanceCriteria !== undefined) m.acceptanceCriteria = e.acceptanceCriteria
-      if (e.amount !== undefined) m.amount = e.amount
-      if (e.entries !== undefined) m.entries = e.entries
-      if (e.dueDate !== undefined) m.dueDate = e.dueDate
-    }
-    for (const rid of a.remove) {
-      const removed = w.milestone(rid)
-      removed.state = 'cancelled'
-      removed.settledAt = w.now
-    }
+    applyAmendment(w, a)
     a.status = 'accepted'
   } else {
     a.status = type === 'reject_amendment' ? 'rejected' : 'withdrawn'
   }
   w.emit(`amendment.${a.status}`, 'amendment', a.id)
   return w.done()
+}
+
+/** Applies an amendment's changes to the working copy, then checks the deposit rule on the result. */
+function applyAmendment(w: ContractWork, a: Pick<Amendment, 'add' | 'edit' | 'remove'>) {
+  let position = Math.max(0, ...w.c.milestones.map((m) => m.position))
+  for (const t of a.add) w.c.milestones.push(newMilestone(t, ++position, w.ctx.newId('ms'), w.now) as never)
+  for (const e of a.edit) {
+    const m = w.milestone(e.milestoneId)
+    if (e.title !== undefined) m.title = e.title
+    if (e.description !== undefined) m.description = e.description
+    if (e.acceptanceCriteria !== undefined) m.acceptanceCriteria = e.acceptanceCriteria
+    if (e.amount !== undefined) m.amount = e.amount
+    if (e.entries !== undefined) m.entries = e.entries
+    if (e.dueDate !== undefined) m.dueDate = e.dueDate
+  }
+  for (const rid of a.remove) {
+    const removed = w.milestone(rid)
+    removed.state = 'cancelled'
+    removed.settledAt = w.now
+  }
+  // SPEC §4: a deposit is at most 50% of the total — an amendment may not break what the offer had to respect.
+  const live = w.c.milestones.filter((m) => m.state !== 'cancelled')
+  const deposit = live.find((m) => m.deposit)
+  const total = live.reduce((s, m) => s + m.amount, 0n)
+  if (deposit && deposit.amount * 2n > total) {
+    fail('terms_invalid', 'After this amendment the deposit would be more than 50% of the total.', 'edit')
+  }
 }
 
 /** A durable timer falls due; each checks that its condition still holds, so running it twice changes nothing. */

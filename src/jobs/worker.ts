@@ -88,7 +88,7 @@ export class Worker {
       realNow: Date.now(),
       leaseMs: this.leaseMs,
     })
-    for (const t of due) {
+    const one = async (t: (typeof due)[number]) => {
       try {
         if (await runTimer(this.app, t)) this.stats.timersRun++
       } catch (e) {
@@ -97,6 +97,13 @@ export class Worker {
         this.app.log.error({ err: e, timer: t.key, attempts: t.attempts + 1 }, 'timer failed; will retry')
         await failTimer(this.app.store.db, t, String((e as Error)?.message ?? e), retryAt)
       }
+    }
+    if (this.app.batcher) {
+      // Group commit applies queued commands in the order they were submitted, so submitting the whole batch at
+      // once keeps deadline order and lets the timers share one fsync.
+      await Promise.all(due.map(one))
+    } else {
+      for (const t of due) await one(t)
     }
     return due.length
   }
