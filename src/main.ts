@@ -50,7 +50,7 @@ export async function createRuntime(
     }))
   const clock: Clock = config.clock === 'manual' ? await ManualClock.load(store) : systemClock
   let worker: Worker | null = null
-  const batcher = config.groupCommit && store.caps.dialect === 'sqlite' ? new GroupCommit(() => app) : undefined
+  const batcher = config.groupCommit && store.caps.dialect === 'sqlite' ? new GroupCommit(store) : undefined
   const app: App = {
     batcher,
     claims: store.caps.dialect === 'sqlite' ? localClaims(store.db) : rowClaims(store.db),

@@ -179,7 +179,7 @@ export async function run<T>(app: App, opts: CommandOptions, fn: (tx: Tx) => Pro
   for (let attempt = 1; ; attempt++) {
     try {
       const { value, touched } = app.batcher
-        ? await app.batcher.submit(opts, fn)
+        ? await app.batcher.submit(app, opts, fn)
         : await app.store.db.transaction().execute((trx) => execute(trx, app, opts, fn))
       if (touched.timers || touched.events) app.notify(touched)
       return value

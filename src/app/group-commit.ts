@@ -5,9 +5,12 @@
  * 2xx still means "on disk" (synchronous=FULL).
  */
 import { sql } from 'kysely'
+import type { Store } from '../store/database.ts'
 import { type App, type CommandOptions, execute, type Tx } from './app.ts'
 
 interface Job {
+  /** the app the command runs for (a copy of the runtime's app may carry another rail or clock) */
+  readonly app: App
   readonly opts: CommandOptions
   readonly fn: (tx: Tx) => Promise<unknown>
   readonly resolve: (r: { value: unknown; touched: { timers: boolean; events: boolean } }) => void
@@ -20,16 +23,17 @@ export class GroupCommit {
   stats = { batches: 0, commands: 0, largest: 0 }
 
   constructor(
-    private readonly app: () => App,
+    private readonly store: Store,
     private readonly maxBatch = 256,
   ) {}
 
   submit<T>(
+    app: App,
     opts: CommandOptions,
     fn: (tx: Tx) => Promise<T>,
   ): Promise<{ value: T; touched: { timers: boolean; events: boolean } }> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ opts, fn, resolve: resolve as Job['resolve'], reject })
+      this.queue.push({ app, opts, fn, resolve: resolve as Job['resolve'], reject })
       if (!this.running) {
         this.running = true
         // Let the requests that arrived in the same turn of the event loop join the first batch.
@@ -54,17 +58,16 @@ export class GroupCommit {
   }
 
   private async commit(batch: Job[]) {
-    const app = this.app()
     const outcomes: (
       | { ok: true; value: unknown; touched: { timers: boolean; events: boolean } }
       | { ok: false; error: unknown }
     )[] = []
     try {
-      await app.store.db.transaction().execute(async (trx) => {
+      await this.store.db.transaction().execute(async (trx) => {
         for (const job of batch) {
           await sql.raw('savepoint cmd').execute(trx)
           try {
-            const r = await execute(trx, app, job.opts, job.fn)
+            const r = await execute(trx, job.app, job.opts, job.fn)
             await sql.raw('release savepoint cmd').execute(trx)
             outcomes.push({ ok: true, ...r })
           } catch (error) {

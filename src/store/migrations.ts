@@ -220,7 +220,18 @@ export const LATEST_MIGRATION = '001_initial'
 
 /** Runs pending migrations; refuses a database written by a newer version of Tranche. */
 export async function migrateToLatest(db: AnyDb, dialect: 'sqlite' | 'postgres'): Promise<void> {
-  const migrator = new Migrator({ db, provider: new StaticProvider(migrations(dialect)) })
+  // Kysely's Migrator looks for its tables in every schema unless told which one: with several Tranche schemas in one
+  // PostgreSQL database (a `schema` per store, as the tests use), a fresh schema would see another schema's
+  // kysely_migration, skip creating its own, and fail. Pin it to the schema the connection writes to.
+  const schema =
+    dialect === 'postgres'
+      ? (await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
+      : null
+  const migrator = new Migrator({
+    db,
+    provider: new StaticProvider(migrations(dialect)),
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  })
   const known = await migrator.getMigrations()
   const names = new Set(Object.keys(migrations(dialect)))
   const unknown = known.filter((m) => m.executedAt && !names.has(m.name))
