@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // The browser tests run in CI through `npm run test:e2e` (TRANCHE_E2E=1), not in every `npm test`.
+    exclude: [...configDefaults.exclude, ...(process.env.TRANCHE_E2E ? [] : ['test/e2e/**'])],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -2,6 +2,7 @@
  * The composition root: the only place that picks adapters (SQLite or PostgreSQL, system or manual clock, the
  * sandbox rail, the inline worker) from configuration.
  */
+import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import { ensureAdmin } from './app/accounts.ts'
 import type { App, Logger } from './app/app.ts'
@@ -82,6 +83,7 @@ export async function serve(config: Config) {
   const server = await buildServer(rt.app, {
     logger: { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
     worker: rt.worker,
+    webRoot: fileURLToPath(new URL('../web/dist', import.meta.url)),
   })
   if (config.worker === 'inline') rt.worker.start()
   await server.listen({ port: config.port, host: config.host })

@@ -9,7 +9,7 @@ import type { Actor } from '../domain/types.ts'
 import { contractFor } from './access.ts'
 import { createUser } from './accounts.ts'
 import type { App } from './app.ts'
-import { contractCommand, disputeCommand, milestoneCommand } from './contracts.ts'
+import { disputeCommand, milestoneCommand } from './contracts.ts'
 import { offerCommand, openOffer } from './offers.ts'
 
 export interface DemoAccount {

@@ -22,6 +22,7 @@ import { serviceRoutes } from './routes/service.ts'
 import { trustRoutes } from './routes/trust.ts'
 import { userRoutes } from './routes/users.ts'
 import { registerSecurity } from './security.ts'
+import { registerWeb } from './web.ts'
 
 export interface ServerOptions {
   readonly logger?: boolean | object
@@ -33,8 +34,8 @@ export async function buildServer(app: App, opts: ServerOptions): Promise<Fastif
   const server = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: 1024 * 1024,
-    // Behind a proxy, trust exactly one hop: the address it appends to X-Forwarded-For, not what the client sent.
-    trustProxy: app.config.trustProxy ? 1 : false,
+    // Behind a proxy, trust exactly one hop: the address it appended to X-Forwarded-For, not what the client sent.
+    trustProxy: app.config.trustProxy ? (_address: string, hop: number) => hop < 1 : false,
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -75,5 +76,6 @@ export async function buildServer(app: App, opts: ServerOptions): Promise<Fastif
   trustRoutes(server, app)
   adminRoutes(server, app, opts.worker)
   server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger())
+  if (opts.webRoot) await registerWeb(server, opts.webRoot, { now: () => app.clock.now() })
   return server
 }

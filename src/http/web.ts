@@ -4,10 +4,10 @@
  * (/contracts/ctr_…) survive a reload. Also, behind options: `GET /v1/demo` (the demo accounts, only when this
  * process seeded them) and the `Tranche-Now` header (the API clock, so countdowns follow a manual test clock).
  */
-import { existsSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { existsSync, statSync } from 'node:fs'
+import { join, normalize, relative, resolve, sep } from 'node:path'
 import fastifyStatic from '@fastify/static'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { demoAccounts } from '../app/demo.ts'
 import { DomainError } from '../domain/errors.ts'
 import { errorBody } from './errors.ts'
@@ -28,7 +28,7 @@ const notFound = (url: string, method = 'GET') =>
 const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Tranche</title></head>
 <body style="font-family:system-ui;max-width:40rem;margin:4rem auto;padding:0 1rem">
 <h1>Tranche</h1><p>The API is running, but the web app is not built yet.</p>
-<p>Run <code>npm run web:build</code> and restart the server. The API reference is at <a href="/docs">/docs</a>.</p>
+<p>Run <code>npm run web:build</code> and reload this page. The API reference is at <a href="/docs">/docs</a>.</p>
 </body></html>`
 
 export async function registerWeb(server: FastifyInstance, webRoot: string, opts: WebOptions = {}): Promise<void> {
@@ -50,35 +50,38 @@ export async function registerWeb(server: FastifyInstance, webRoot: string, opts
 
   const root = resolve(webRoot)
   const index = join(root, 'index.html')
-  if (!existsSync(index)) {
-    server.log.warn({ webRoot: root }, 'web app not built: run `npm run web:build`')
-    server.get('/', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html').send(NOT_BUILT))
-    return
-  }
+  if (!existsSync(index)) server.log.warn({ webRoot: root }, 'web app not built: run `npm run web:build`')
 
   await server.register(fastifyStatic, {
     root,
-    // One route per built file (no catch-all of its own), so the SPA fallback below owns every other path.
-    wildcard: false,
+    // No routes of its own (only reply.sendFile): the route below serves files, and the app for everything else,
+    // and looks files up at request time, so a rebuilt web/dist is served without a restart.
+    serve: false,
     index: false,
+    cacheControl: false,
     setHeaders(res, path) {
       // Vite fingerprints everything under assets/; index.html must be revalidated to pick up a new build.
-      res.setHeader(
-        'cache-control',
-        /[\\/]assets[\\/]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache',
-      )
+      res.setHeader('cache-control', /[\\/]assets[\\/]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache')
     },
   })
 
-  const sendIndex = (reply: { header(k: string, v: string): unknown; sendFile(f: string): unknown }) => {
-    reply.header('cache-control', 'no-cache')
+  const app = async (request: FastifyRequest, reply: FastifyReply) => {
+    let path: string
+    try {
+      path = decodeURIComponent(request.url.split('?')[0] ?? '/')
+    } catch {
+      return reply.status(404).send(notFound(request.url))
+    }
+    if (SERVER_PATH.test(path)) return reply.status(404).send(notFound(request.url))
+    const file = normalize(join(root, path))
+    if (file.startsWith(root + sep) && path !== '/' && existsSync(file) && statSync(file).isFile()) {
+      return reply.sendFile(relative(root, file))
+    }
+    // A missing file (anything with an extension) gets the API's 404, never the app's HTML.
+    if (/\.[A-Za-z0-9]+$/.test(path)) return reply.status(404).send(notFound(request.url))
+    if (!existsSync(index)) return reply.type('text/html').send(NOT_BUILT)
     return reply.sendFile('index.html')
   }
-  server.get('/', { schema: { hide: true } }, async (_request, reply) => sendIndex(reply))
-  server.get('/*', { schema: { hide: true } }, async (request, reply) => {
-    const path = request.url.split('?')[0] ?? '/'
-    // API paths and missing files (anything with an extension) get the API's 404, never the app's HTML.
-    if (SERVER_PATH.test(path) || /\.[A-Za-z0-9]+$/.test(path)) return reply.status(404).send(notFound(request.url))
-    return sendIndex(reply)
-  })
+  server.get('/', { schema: { hide: true } }, app)
+  server.get('/*', { schema: { hide: true } }, app)
 }

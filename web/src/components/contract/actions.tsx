@@ -1,0 +1,582 @@
+/**
+ * The milestone commands a viewer may take now. Which ones is decided by the domain's MILESTONE_PROCESS table
+ * (availableCommands(state, role)); this file only gives each command its form.
+ */
+import { type FormEvent, type ReactNode, useState } from 'react'
+import {
+  availableCommands,
+  MILESTONE_PROCESS,
+  type MilestoneCommandName,
+} from '../../../../src/domain/milestone-process.ts'
+import { api } from '../../api/sdk'
+import type { Milestone } from '../../api/types'
+import { useAction } from '../../lib/action'
+import { approvalPreview, fundingCharge } from '../../lib/fees'
+import { money, parseMoney, toMajorInput } from '../../lib/format'
+import { Button, Checkbox, ErrorNote, type Errors, errorFor, SelectField, TextArea } from '../ui'
+import { contractKeys, openEntries, useContractView } from './context'
+import { MoneyInput } from './MoneyInput'
+
+/** Commands a person takes from a button here (system transitions and `cancel` never show). */
+export const COMMAND_LABEL: Partial<Record<MilestoneCommandName, string>> = {
+  fund: 'Fund',
+  submit: 'Submit work',
+  approve: 'Approve and release',
+  request_changes: 'Request changes',
+  request_refund: 'Request a refund',
+  refund: 'Refund the client',
+  accept_refund: 'Accept the refund',
+  decline_refund: 'Decline the refund',
+  open_dispute: 'Open a dispute',
+}
+
+/** The commands the viewer may take on `m` now, in the table's order. */
+export function commandsFor(
+  m: Milestone,
+  role: 'client' | 'freelancer' | null,
+  contractActive: boolean,
+): MilestoneCommandName[] {
+  if (!role || !contractActive) return []
+  return availableCommands(m.state, role).filter((c) => COMMAND_LABEL[c] !== undefined)
+}
+
+export const commandDoc = (c: MilestoneCommandName) => MILESTONE_PROCESS[c].doc
+
+const PAYMENT_METHODS = [
+  { value: 'pm_sandbox_ok', label: 'Sandbox card (succeeds)' },
+  { value: 'pm_sandbox_decline', label: 'Sandbox card that is declined' },
+]
+
+function Frame({
+  title,
+  children,
+  onSubmit,
+  onCancel,
+  busy,
+  submit,
+  danger,
+}: {
+  title: string
+  children: ReactNode
+  onSubmit: () => void
+  onCancel: () => void
+  busy: boolean
+  submit: string
+  danger?: boolean
+}) {
+  return (
+    <form
+      className="action-form"
+      aria-label={title}
+      noValidate
+      onSubmit={(e: FormEvent) => {
+        e.preventDefault()
+        onSubmit()
+      }}
+    >
+      <h4>{title}</h4>
+      {children}
+      <div className="actions">
+        <Button type="submit" busy={busy} kind={danger ? 'danger' : 'primary'}>
+          {submit}
+        </Button>
+        <Button kind="ghost" onClick={onCancel} disabled={busy}>
+          Cancel
+        </Button>
+      </div>
+    </form>
+  )
+}
+
+type FormProps = { m: Milestone; onDone: () => void }
+
+export function ActionForm({ command, m, onDone }: FormProps & { command: MilestoneCommandName }) {
+  switch (command) {
+    case 'fund':
+      return <FundForm m={m} onDone={onDone} />
+    case 'submit':
+      return <SubmitForm m={m} onDone={onDone} />
+    case 'approve':
+      return <ApproveForm m={m} onDone={onDone} />
+    case 'request_changes':
+      return <RequestChangesForm m={m} onDone={onDone} />
+    case 'request_refund':
+      return <ReasonForm m={m} onDone={onDone} kind="request_refund" />
+    case 'refund':
+      return <ReasonForm m={m} onDone={onDone} kind="refund" />
+    case 'accept_refund':
+    case 'decline_refund':
+      return <RefundAnswerForm m={m} onDone={onDone} accept={command === 'accept_refund'} />
+    case 'open_dispute':
+      return <DisputeForm m={m} onDone={onDone} />
+    default:
+      return null
+  }
+}
+
+function FundForm({ m, onDone }: FormProps) {
+  const { c } = useContractView()
+  const [pm, setPm] = useState('pm_sandbox_ok')
+  const fund = useAction((_: void, key) => api.fund(m.id, pm, key), {
+    invalidate: contractKeys(c.id),
+    onSuccess: onDone,
+  })
+  const charge = fundingCharge(c, m.amount)
+  return (
+    <Frame
+      title={`Fund “${m.title}”`}
+      onSubmit={() => void fund.run()}
+      onCancel={onDone}
+      busy={fund.pending}
+      submit={`Pay ${money(charge.total, c.currency)} into escrow`}
+    >
+      <p>
+        {money(m.amount, c.currency)} + client fee {money(charge.fee, c.currency)} ={' '}
+        <strong>{money(charge.total, c.currency)}</strong>. Your available credit is used first, then the card.
+        {m.deposit
+          ? ' This is the deposit: it is released to the freelancer as soon as it is funded.'
+          : ' It stays in escrow until you release it, the review window lapses, or a dispute is decided.'}
+      </p>
+      <SelectField
+        label="Payment method"
+        value={pm}
+        onChange={setPm}
+        options={PAYMENT_METHODS}
+        error={errorFor('payment_method', {}, fund.error)}
+      />
+      <ErrorNote error={fund.error} fields={['payment_method']} />
+    </Frame>
+  )
+}
+
+function SubmitForm({ m, onDone }: FormProps) {
+  const { c } = useContractView()
+  const [message, setMessage] = useState('')
+  const [links, setLinks] = useState('')
+  const open = openEntries(m)
+  const [entries, setEntries] = useState<number[]>(open)
+  const [errors, setErrors] = useState<Errors>({})
+  const submit = useAction(
+    (_: void, key) => {
+      const list = links
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean)
+      return api.submit(
+        m.id,
+        { message, ...(list.length ? { links: list } : {}), ...(c.payment_mode === 'by_entry' ? { entries } : {}) },
+        key,
+      )
+    },
+    { invalidate: contractKeys(c.id), onSuccess: onDone },
+  )
+  const go = () => {
+    const e: Errors = {}
+    if (!message.trim()) e.message = 'Tell the client what you delivered.'
+    else if (message.length > 10_000) e.message = 'At most 10,000 characters.'
+    const list = links
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+    if (list.length > 50) e.links = 'At most 50 links.'
+    if (list.some((l) => l.length > 2000)) e.links = 'A link has at most 2,000 characters.'
+    if (c.payment_mode === 'by_entry' && entries.length === 0) e.entries = 'Pick the entries you deliver.'
+    setErrors(e)
+    if (!Object.keys(e).length) void submit.run()
+  }
+  return (
+    <Frame
+      title={`Submit “${m.title}”`}
+      onSubmit={go}
+      onCancel={onDone}
+      busy={submit.pending}
+      submit="Submit for review"
+    >
+      <p className="muted">
+        The client has {c.review_days} days to review; then the escrow is released to you automatically.
+      </p>
+      <TextArea
+        label="Message to the client"
+        name="message"
+        value={message}
+        onChange={setMessage}
+        error={errorFor('message', errors, submit.error)}
+      />
+      <TextArea
+        label="Links (one per line)"
+        name="links"
+        rows={2}
+        value={links}
+        onChange={setLinks}
+        error={errorFor('links', errors, submit.error)}
+        placeholder="https://…"
+      />
+      {c.payment_mode === 'by_entry' && (
+        <fieldset className="entries">
+          <legend>{c.unit_name ?? 'Entries'} delivered</legend>
+          {open.map((n) => (
+            <Checkbox
+              key={n}
+              label={`#${n}`}
+              checked={entries.includes(n)}
+              onChange={(v) => setEntries(v ? [...entries, n].sort((a, b) => a - b) : entries.filter((x) => x !== n))}
+            />
+          ))}
+          {errorFor('entries', errors, submit.error) && (
+            <div className="field-error">{errorFor('entries', errors, submit.error)}</div>
+          )}
+        </fieldset>
+      )}
+      <ErrorNote error={submit.error} fields={['message', 'links', 'entries']} />
+    </Frame>
+  )
+}
+
+function ApproveForm({ m, onDone }: FormProps) {
+  const { c } = useContractView()
+  const byEntry = c.payment_mode === 'by_entry'
+  const [mode, setMode] = useState<'full' | 'partial'>('full')
+  const [amount, setAmount] = useState(toMajorInput(m.escrow_amount, c.currency))
+  const delivered = m.submission?.entries?.filter((n) => !m.accepted_entries.includes(n)) ?? openEntries(m)
+  const [accepted, setAccepted] = useState<number[]>(delivered)
+  const [rest, setRest] = useState<'refund' | 'rework'>('rework')
+  const [bonus, setBonus] = useState('')
+  const [message, setMessage] = useState('')
+  const [errors, setErrors] = useState<Errors>({})
+  const bonusMinor = bonus ? parseMoney(bonus, c.currency) : 0
+  const releaseMinor = byEntry
+    ? Math.min(accepted.length * (c.unit_price ?? 0), m.escrow_amount)
+    : mode === 'full'
+      ? m.escrow_amount
+      : (parseMoney(amount, c.currency) ?? 0)
+  const restMode = byEntry ? rest : 'refund'
+  const preview = approvalPreview(c, m, releaseMinor, bonusMinor ?? 0, restMode)
+  const approve = useAction(
+    (_: void, key) => {
+      const body: Parameters<typeof api.approve>[1] = {}
+      if (byEntry) {
+        body.accepted_entries = accepted
+        if (releaseMinor < m.escrow_amount) body.rest = rest
+      } else if (mode === 'partial') body.amount = releaseMinor
+      if (bonusMinor) body.bonus = bonusMinor
+      if (message.trim()) body.message = message
+      return api.approve(m.id, body, key)
+    },
+    { invalidate: contractKeys(c.id), onSuccess: onDone },
+  )
+  const go = () => {
+    const e: Errors = {}
+    if (byEntry && accepted.length === 0) e.accepted_entries = 'Accept at least one entry (or request changes).'
+    if (!byEntry && mode === 'partial') {
+      const a = parseMoney(amount, c.currency)
+      if (a === null || a < 1) e.amount = 'Enter the amount to release.'
+      else if (a > m.escrow_amount) e.amount = `At most ${money(m.escrow_amount, c.currency)} is held in escrow.`
+    }
+    if (bonus && (bonusMinor === null || bonusMinor < 1)) e.bonus = 'Enter a bonus amount, or leave it empty.'
+    setErrors(e)
+    if (!Object.keys(e).length) void approve.run()
+  }
+  const partialRest = releaseMinor < m.escrow_amount
+  return (
+    <Frame
+      title={`Approve “${m.title}”`}
+      onSubmit={go}
+      onCancel={onDone}
+      busy={approve.pending}
+      submit={`Release ${money(releaseMinor, c.currency)}`}
+    >
+      {byEntry ? (
+        <>
+          <fieldset className="entries">
+            <legend>Accepted {c.unit_name ?? 'entries'}</legend>
+            {openEntries(m).map((n) => (
+              <Checkbox
+                key={n}
+                label={`#${n}${delivered.includes(n) ? '' : ' (not delivered)'}`}
+                checked={accepted.includes(n)}
+                onChange={(v) =>
+                  setAccepted(v ? [...accepted, n].sort((a, b) => a - b) : accepted.filter((x) => x !== n))
+                }
+              />
+            ))}
+            {errorFor('accepted_entries', errors, approve.error) && (
+              <div className="field-error">{errorFor('accepted_entries', errors, approve.error)}</div>
+            )}
+          </fieldset>
+          {partialRest && (
+            <SelectField
+              label="The entries you do not accept"
+              name="rest"
+              value={rest}
+              onChange={(v) => setRest(v as 'refund' | 'rework')}
+              options={[
+                { value: 'rework', label: `Send back for rework (uses a revision; ${m.revisions_left} left)` },
+                { value: 'refund', label: 'Ask for their money back (a refund request)' },
+              ]}
+              error={errorFor('rest', errors, approve.error)}
+            />
+          )}
+        </>
+      ) : (
+        <fieldset className="radios">
+          <legend>How much?</legend>
+          <label>
+            <input type="radio" name="approve-mode" checked={mode === 'full'} onChange={() => setMode('full')} />{' '}
+            Everything in escrow ({money(m.escrow_amount, c.currency)})
+          </label>
+          <label>
+            <input type="radio" name="approve-mode" checked={mode === 'partial'} onChange={() => setMode('partial')} />{' '}
+            Part of it
+          </label>
+          {mode === 'partial' && (
+            <MoneyInput
+              label="Amount to release"
+              name="amount"
+              currency={c.currency}
+              value={amount}
+              onChange={setAmount}
+              error={errorFor('amount', errors, approve.error)}
+              hint="The rest becomes a refund request: the freelancer has 7 days to accept or decline (silence = refund)."
+            />
+          )}
+        </fieldset>
+      )}
+      <MoneyInput
+        label="Bonus (optional)"
+        name="bonus"
+        currency={c.currency}
+        value={bonus}
+        onChange={setBonus}
+        error={errorFor('bonus', errors, approve.error)}
+        hint="Charged now like funding (credit first), with the client fee."
+      />
+      <TextArea
+        label="Message (optional)"
+        name="message"
+        rows={2}
+        value={message}
+        onChange={setMessage}
+        error={errorFor('message', errors, approve.error)}
+      />
+      <div className="preview" aria-live="polite">
+        <h5>What each side receives</h5>
+        <dl>
+          <dt>Freelancer receives</dt>
+          <dd>
+            <strong>{money(preview.freelancerNet, c.currency)}</strong>{' '}
+            <span className="muted">
+              after the {money(preview.serviceFee, c.currency)} service fee (pending 5 days, then available)
+            </span>
+          </dd>
+          {preview.refundToClient > 0 && (
+            <>
+              <dt>Back to the client</dt>
+              <dd>
+                <strong>{money(preview.refundToClient, c.currency)}</strong>{' '}
+                <span className="muted">
+                  {partialRest
+                    ? 'the rest with its client fee, once the freelancer accepts the refund request (or after 7 days)'
+                    : 'client-fee rounding left in escrow'}
+                </span>
+              </dd>
+            </>
+          )}
+          {preview.stayInEscrow > 0 && (
+            <>
+              <dt>Stays in escrow</dt>
+              <dd>{money(preview.stayInEscrow, c.currency)} for the reworked entries</dd>
+            </>
+          )}
+          {preview.bonusCharge > 0 && (
+            <>
+              <dt>Charged to the client now</dt>
+              <dd>{money(preview.bonusCharge, c.currency)} (bonus with client fee)</dd>
+            </>
+          )}
+          <dt>Platform keeps</dt>
+          <dd>{money(preview.platformKeeps, c.currency)} in fees</dd>
+        </dl>
+      </div>
+      <ErrorNote error={approve.error} fields={['amount', 'bonus', 'accepted_entries', 'rest', 'message']} />
+    </Frame>
+  )
+}
+
+function RequestChangesForm({ m, onDone }: FormProps) {
+  const { c } = useContractView()
+  const [message, setMessage] = useState('')
+  const [errors, setErrors] = useState<Errors>({})
+  const changes = useAction((_: void, key) => api.requestChanges(m.id, message, key), {
+    invalidate: contractKeys(c.id),
+    onSuccess: onDone,
+  })
+  const go = () => {
+    const e: Errors = {}
+    if (!message.trim()) e.message = 'Say what needs to change.'
+    setErrors(e)
+    if (!Object.keys(e).length) void changes.run()
+  }
+  return (
+    <Frame
+      title={`Request changes on “${m.title}”`}
+      onSubmit={go}
+      onCancel={onDone}
+      busy={changes.pending}
+      submit="Request changes"
+    >
+      <p className={m.revisions_left === 0 ? 'callout warn' : 'muted'}>
+        {m.revisions_left === 0
+          ? 'All revisions are used: approve the milestone (fully or partly) or open a dispute.'
+          : `${m.revisions_left} of ${c.revision_limit} revisions left. The review clock stops until the freelancer resubmits.`}
+      </p>
+      <TextArea
+        label="What should change"
+        name="message"
+        value={message}
+        onChange={setMessage}
+        error={errorFor('message', errors, changes.error)}
+      />
+      <ErrorNote error={changes.error} fields={['message']} />
+    </Frame>
+  )
+}
+
+function ReasonForm({ m, onDone, kind }: FormProps & { kind: 'request_refund' | 'refund' }) {
+  const { c } = useContractView()
+  const [reason, setReason] = useState('')
+  const [errors, setErrors] = useState<Errors>({})
+  const act = useAction(
+    (_: void, key) => (kind === 'refund' ? api.refund(m.id, reason, key) : api.requestRefund(m.id, reason, key)),
+    {
+      invalidate: contractKeys(c.id),
+      onSuccess: onDone,
+    },
+  )
+  const back = m.escrow_amount + m.escrow_fee_amount
+  const go = () => {
+    const e: Errors = {}
+    if (kind === 'request_refund' && !reason.trim()) e.reason = 'Give a reason.'
+    setErrors(e)
+    if (!Object.keys(e).length) void act.run()
+  }
+  return (
+    <Frame
+      title={kind === 'refund' ? `Refund “${m.title}”` : `Ask for a refund of “${m.title}”`}
+      onSubmit={go}
+      onCancel={onDone}
+      busy={act.pending}
+      submit={kind === 'refund' ? `Refund ${money(back, c.currency)}` : 'Request the refund'}
+      danger
+    >
+      <p>
+        {kind === 'refund'
+          ? `The client gets back ${money(back, c.currency)} (the escrow with its client fee). This cannot be undone.`
+          : `You ask for ${money(back, c.currency)} back (escrow with its client fee). The freelancer has 7 days to accept or decline — a decline opens a dispute; silence means the refund goes through.`}
+      </p>
+      <TextArea
+        label={kind === 'refund' ? 'Reason (optional)' : 'Reason'}
+        name="reason"
+        value={reason}
+        onChange={setReason}
+        error={errorFor('reason', errors, act.error)}
+      />
+      <ErrorNote error={act.error} fields={['reason']} />
+    </Frame>
+  )
+}
+
+function RefundAnswerForm({ m, onDone, accept }: FormProps & { accept: boolean }) {
+  const { c } = useContractView()
+  const rr = c.refund_requests.find((r) => r.id === m.refund_request_id)
+  const [reason, setReason] = useState('')
+  const act = useAction(
+    (_: void, key) => api.refundRequest(accept ? 'accept' : 'decline', m.refund_request_id!, reason, key),
+    {
+      invalidate: contractKeys(c.id),
+      onSuccess: onDone,
+    },
+  )
+  return (
+    <Frame
+      title={accept ? 'Accept the refund request' : 'Decline the refund request'}
+      onSubmit={() => void act.run()}
+      onCancel={onDone}
+      busy={act.pending}
+      submit={accept ? 'Accept: refund the client' : 'Decline: open a dispute'}
+      danger={accept}
+    >
+      {rr && (
+        <p>
+          The client asks for {money(rr.amount, c.currency)} back: “{rr.reason.replace(/\.$/, '')}”.{' '}
+          {accept
+            ? 'The escrow goes back to the client.'
+            : 'A dispute opens, proposing the full release of the escrow to you; the client has 5 days to answer.'}
+        </p>
+      )}
+      <TextArea
+        label="Reason (optional)"
+        name="reason"
+        rows={2}
+        value={reason}
+        onChange={setReason}
+        error={errorFor('reason', {}, act.error)}
+      />
+      <ErrorNote error={act.error} fields={['reason']} />
+    </Frame>
+  )
+}
+
+function DisputeForm({ m, onDone }: FormProps) {
+  const { c, role } = useContractView()
+  const [reason, setReason] = useState('')
+  const [release, setRelease] = useState(role === 'freelancer' ? toMajorInput(m.escrow_amount, c.currency) : '0')
+  const [errors, setErrors] = useState<Errors>({})
+  const releaseMinor = parseMoney(release, c.currency)
+  const open = useAction((_: void, key) => api.openDispute(m.id, { reason, release_amount: releaseMinor ?? 0 }, key), {
+    invalidate: contractKeys(c.id),
+    onSuccess: onDone,
+  })
+  const go = () => {
+    const e: Errors = {}
+    if (!reason.trim()) e.reason = 'Say what the dispute is about.'
+    if (releaseMinor === null || releaseMinor < 0)
+      e.release_amount = 'Enter the amount you propose to release (0 or more).'
+    else if (releaseMinor > m.escrow_amount)
+      e.release_amount = `At most ${money(m.escrow_amount, c.currency)} is in escrow.`
+    setErrors(e)
+    if (!Object.keys(e).length) void open.run()
+  }
+  const p = approvalPreview(c, m, releaseMinor ?? 0, 0, 'refund')
+  return (
+    <Frame
+      title={`Open a dispute on “${m.title}”`}
+      onSubmit={go}
+      onCancel={onDone}
+      busy={open.pending}
+      submit="Open the dispute"
+      danger
+    >
+      <p className="muted">
+        Free small-claims route: the other side has 5 days to answer with its own proposal, or yours applies. Then 14
+        days to agree, or the admin decides.
+      </p>
+      <TextArea
+        label="Reason"
+        name="reason"
+        value={reason}
+        onChange={setReason}
+        error={errorFor('reason', errors, open.error)}
+      />
+      <MoneyInput
+        label="Release to the freelancer"
+        name="release_amount"
+        currency={c.currency}
+        value={release}
+        onChange={setRelease}
+        error={errorFor('release_amount', errors, open.error)}
+        hint={`Of ${money(m.escrow_amount, c.currency)} in escrow. The freelancer would get ${money(p.freelancerNet, c.currency)} after fees; the client ${money(p.refundToClient, c.currency)} back.`}
+      />
+      <ErrorNote error={open.error} fields={['reason', 'release_amount']} />
+    </Frame>
+  )
+}

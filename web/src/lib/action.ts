@@ -1,0 +1,60 @@
+/**
+ * One user action = one request with its own Idempotency-Key. The key is created when the action starts and kept
+ * only while no answer has come back (a network failure may be retried safely with it); the action cannot run
+ * twice at once (the button is disabled and a second click in the same tick is ignored), so a double click never
+ * pays twice.
+ */
+import { type QueryKey, useQueryClient } from '@tanstack/react-query'
+import { useCallback, useRef, useState } from 'react'
+import { ApiError, NetworkError, newKey } from '../api/client'
+
+export interface Action<A, R> {
+  run: (args: A) => Promise<R | undefined>
+  pending: boolean
+  error: ApiError | null
+  setError: (e: ApiError | null) => void
+  reset: () => void
+}
+
+export function useAction<A, R>(
+  fn: (args: A, key: string) => Promise<R>,
+  opts: { invalidate?: QueryKey[]; onSuccess?: (r: R, args: A) => void } = {},
+): Action<A, R> {
+  const qc = useQueryClient()
+  const key = useRef<string | null>(null)
+  const busy = useRef(false)
+  const [pending, setPending] = useState(false)
+  const [error, setError] = useState<ApiError | null>(null)
+  const optsRef = useRef(opts)
+  optsRef.current = opts
+
+  const run = useCallback(
+    async (args: A) => {
+      if (busy.current) return undefined
+      busy.current = true
+      setPending(true)
+      setError(null)
+      key.current ??= newKey()
+      try {
+        const r = await fn(args, key.current)
+        key.current = null
+        await Promise.all(
+          (optsRef.current.invalidate ?? [['contract'], ['contracts']]).map((k) =>
+            qc.invalidateQueries({ queryKey: k }),
+          ),
+        )
+        optsRef.current.onSuccess?.(r, args)
+        return r
+      } catch (e) {
+        if (!(e instanceof NetworkError)) key.current = null
+        setError(e instanceof ApiError ? e : new ApiError(0, 'client_error', (e as Error).message))
+        return undefined
+      } finally {
+        busy.current = false
+        setPending(false)
+      }
+    },
+    [fn, qc],
+  )
+  return { run, pending, error, setError, reset: () => setError(null) }
+}

@@ -1,0 +1,113 @@
+/** Money and time for people: amounts through the domain's own formatter, times in the viewer's time zone. */
+import { CURRENCIES, exponentOf, formatMajor, formatMoney, parseMajor } from '../../../src/domain/money.ts'
+import { serverNow } from '../api/client'
+
+export { CURRENCIES }
+export const CURRENCY_CODES = Object.keys(CURRENCIES).sort()
+
+/** Minor units (a JSON number) → "USD 1,234.56". */
+export const money = (minor: number | bigint, currency: string) => formatMoney(BigInt(minor), currency)
+/** Minor units → "1234.56" for an input field. */
+export const toMajorInput = (minor: number | bigint, currency: string) => formatMajor(BigInt(minor), currency)
+
+/** "1,234.56" (major units) → minor units, or null when it is not an exact amount of the currency. */
+export function parseMoney(text: string, currency: string): number | null {
+  const cleaned = text.replace(/[,\s]/g, '')
+  if (!cleaned) return null
+  const v = parseMajor(cleaned, currency)
+  return v === null ? null : Number(v)
+}
+
+export const step = (currency: string) =>
+  exponentOf(currency) === 0 ? '1' : `0.${'0'.repeat(exponentOf(currency) - 1)}1`
+
+export function dateTime(iso: string | null | undefined, timeZone: string): string {
+  if (!iso) return '—'
+  return new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZoneName: 'short',
+  }).format(new Date(iso))
+}
+
+export function date(iso: string | null | undefined, timeZone: string): string {
+  if (!iso) return '—'
+  const d = /^\d{4}-\d{2}-\d{2}$/.test(iso) ? new Date(`${iso}T12:00:00Z`) : new Date(iso)
+  return new Intl.DateTimeFormat('en-GB', {
+    timeZone: /^\d{4}-\d{2}-\d{2}$/.test(iso) ? 'UTC' : timeZone,
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+  }).format(d)
+}
+
+const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'}`
+
+/** "3 days 4 hours", "5 hours 12 minutes", "in under a minute"-style duration to a deadline, from the API's now. */
+export function until(iso: string | null | undefined): { text: string; past: boolean; ms: number } {
+  if (!iso) return { text: '—', past: false, ms: 0 }
+  const ms = Date.parse(iso) - serverNow()
+  const past = ms <= 0
+  let s = Math.floor(Math.abs(ms) / 1000)
+  const d = Math.floor(s / 86400)
+  s -= d * 86400
+  const h = Math.floor(s / 3600)
+  s -= h * 3600
+  const m = Math.floor(s / 60)
+  const text =
+    d > 0
+      ? `${plural(d, 'day')} ${plural(h, 'hour')}`
+      : h > 0
+        ? `${plural(h, 'hour')} ${plural(m, 'minute')}`
+        : m > 0
+          ? plural(m, 'minute')
+          : 'less than a minute'
+  return { text, past, ms }
+}
+
+export function ago(iso: string): string {
+  const u = until(iso)
+  return u.past ? `${u.text} ago` : `in ${u.text}`
+}
+
+export const shortId = (id: string) => `${id.slice(0, 4)}…${id.slice(-4)}`
+
+export const MODE_LABEL = { by_project: 'By project', by_milestone: 'By milestone', by_entry: 'By entry' } as const
+
+export const STATE_LABEL: Record<string, string> = {
+  pending: 'Not funded',
+  funded: 'Funded — in escrow',
+  submitted: 'Submitted — in review',
+  changes_requested: 'Changes requested',
+  refund_requested: 'Refund requested',
+  disputed: 'Disputed',
+  released: 'Released',
+  refunded: 'Refunded',
+  cancelled: 'Cancelled',
+  open: 'Open',
+  accepted: 'Accepted',
+  declined: 'Declined',
+  withdrawn: 'Withdrawn',
+  expired: 'Expired',
+  active: 'Active',
+  completed: 'Completed',
+  ended: 'Ended',
+  awaiting_response: 'Awaiting response',
+  negotiation: 'Negotiation',
+  arbitration: 'Arbitration',
+  resolved: 'Resolved',
+  proposed: 'Proposed',
+  rejected: 'Rejected',
+}
+export const label = (state: string) => STATE_LABEL[state] ?? state.replaceAll('_', ' ')
+
+export function timeZones(): string[] {
+  const intl = Intl as unknown as { supportedValuesOf?: (k: string) => string[] }
+  const list = intl.supportedValuesOf?.('timeZone') ?? []
+  return list.includes('UTC') ? list : ['UTC', ...list]
+}
+export const browserTimeZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
