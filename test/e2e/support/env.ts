@@ -84,19 +84,12 @@ export interface ServerEnv {
   log(): string
 }
 
-/**
- * Starts `tranche serve` (or, while src/http/server.ts does not register the web app yet, the launcher that adds it
- * to the same server) on a free port and a fresh database.
- */
+/** Starts `tranche serve` (API, web app and worker) on a free port and a fresh database. */
 export async function startServer(): Promise<ServerEnv> {
   ensureWebBuilt()
   const dir = mkdtempSync(join(tmpdir(), 'tranche-e2e-'))
   const port = await freePort()
-  // The real CLI serves the web app once server.ts registers it and main.ts passes the web root.
-  const wired =
-    readFileSync(join(ROOT, 'src', 'http', 'server.ts'), 'utf8').includes('registerWeb') &&
-    readFileSync(join(ROOT, 'src', 'main.ts'), 'utf8').includes('webRoot')
-  const entry = wired ? ['src/cli/main.ts', 'serve'] : ['test/e2e/support/serve-web.ts']
+  const entry = ['src/cli/main.ts', 'serve']
   let output = ''
   const child: ChildProcess = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), entry, {
     cwd: ROOT,
