@@ -8,7 +8,7 @@ import { DomainError, fail } from '../domain/errors.ts'
 import { iso } from '../domain/types.ts'
 import { isUniqueViolation } from '../store/database.ts'
 import { num } from '../store/schema.ts'
-import type { App } from './app.ts'
+import { type App, type IdempotentResponse, run } from './app.ts'
 import { newId, newSecret } from './ids.ts'
 
 const ARGON = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } // OWASP's argon2id baseline
@@ -90,16 +90,22 @@ export async function ensureAdmin(app: App, email: string, password: string) {
   }
 }
 
-/** Failed logins per account and per client address (SPEC §10); successful logins are not counted. */
+/**
+ * Failed logins per account and per client address (SPEC §10); successful logins are not counted. Only keys with
+ * failures in the window are kept, and at most `maxKeys` of them (the oldest go first), so a flood of made-up
+ * emails cannot grow the process without bound.
+ */
 export class LoginLimiter {
   private readonly failures = new Map<string, number[]>()
   constructor(
     private readonly max = 10,
     private readonly windowMs = 15 * 60_000,
+    private readonly maxKeys = 100_000,
   ) {}
   private recent(key: string, now: number) {
     const list = (this.failures.get(key) ?? []).filter((t) => now - t < this.windowMs)
-    this.failures.set(key, list)
+    if (list.length) this.failures.set(key, list)
+    else this.failures.delete(key)
     return list
   }
   check(keys: string[], now = Date.now()) {
@@ -108,12 +114,25 @@ export class LoginLimiter {
     }
   }
   fail(keys: string[], now = Date.now()) {
-    for (const k of keys) this.recent(k, now).push(now)
+    for (const k of keys) {
+      const list = this.recent(k, now)
+      list.push(now)
+      this.failures.delete(k) // re-inserted last: the Map's order is then oldest activity first
+      this.failures.set(k, list)
+    }
+    for (const k of this.failures.keys()) {
+      if (this.failures.size <= this.maxKeys) break
+      this.failures.delete(k)
+    }
+  }
+  get size() {
+    return this.failures.size
   }
 }
 
 export async function login(app: App, limiter: LoginLimiter, input: { email: string; password: string; ip: string }) {
-  const keys = [`email:${input.email.toLowerCase()}`, `ip:${input.ip}`]
+  // The account key is the email as looked up (trimmed, lower case): padding it must not open a fresh counter.
+  const keys = [`email:${input.email.trim().toLowerCase()}`, `ip:${input.ip}`]
   limiter.check(keys)
   const user = await app.store.db
     .selectFrom('users')
@@ -185,7 +204,8 @@ const presentKey = (k: { id: string; name: string; last4: string; created_at: bi
   created_at: iso(num(k.created_at)),
 })
 
-export async function createApiKey(app: App, userId: string, name: string) {
+/** A new API key; its secret is in this answer only (an idempotent replay omits it: it is stored only hashed). */
+export async function createApiKey(app: App, userId: string, name: string, idem?: IdempotentResponse) {
   const secret = newSecret('sk')
   const row = {
     id: newId('key'),
@@ -195,8 +215,11 @@ export async function createApiKey(app: App, userId: string, name: string) {
     last4: secret.slice(-4),
     created_at: BigInt(Date.now()),
   }
-  await app.store.db.insertInto('api_keys').values(row).execute()
-  return { ...presentKey(row), secret }
+  return run(app, { actor: { kind: 'user', id: userId }, idem }, async (tx) => {
+    await tx.db.insertInto('api_keys').values(row).execute()
+    await tx.audit('api_key.create', row.id, { name })
+    return { ...presentKey(row), secret }
+  })
 }
 
 export async function listApiKeys(app: App, userId: string) {

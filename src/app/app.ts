@@ -70,6 +70,11 @@ export class Tx {
     return { now: this.now, actor, newId }
   }
 
+  /** Wakes the worker after the commit (something for it to send). */
+  touchEvents() {
+    this.eventsWritten = true
+  }
+
   get touched() {
     return { timers: this.timersTouched, events: this.eventsWritten }
   }

@@ -4,7 +4,7 @@ import { fail } from '../domain/errors.ts'
 import { iso } from '../domain/types.ts'
 import { refuseUrl } from '../jobs/url-guard.ts'
 import { num } from '../store/schema.ts'
-import type { App } from './app.ts'
+import { type App, type IdempotentResponse, run } from './app.ts'
 import { newId } from './ids.ts'
 
 type EndpointRow = {
@@ -24,7 +24,12 @@ const presentEndpoint = (e: EndpointRow) => ({
   created_at: iso(num(e.created_at)),
 })
 
-export async function createEndpoint(app: App, userId: string, input: { url: string; enabledEvents: string[] }) {
+export async function createEndpoint(
+  app: App,
+  userId: string,
+  input: { url: string; enabledEvents: string[] },
+  idem?: IdempotentResponse,
+) {
   const why = await refuseUrl(input.url, app.config.webhookAllowPrivate)
   if (why) fail('parameter_invalid', `The webhook URL ${why}.`, 'url')
   const secret = `whsec_${randomBytes(24).toString('base64url')}`
@@ -37,8 +42,11 @@ export async function createEndpoint(app: App, userId: string, input: { url: str
     enabled: 1,
     created_at: BigInt(app.clock.now()),
   }
-  await app.store.db.insertInto('webhook_endpoints').values(row).execute()
-  return { ...presentEndpoint(row), secret }
+  return run(app, { actor: { kind: 'user', id: userId }, idem }, async (tx) => {
+    await tx.db.insertInto('webhook_endpoints').values(row).execute()
+    await tx.audit('webhook_endpoint.create', row.id, { url: input.url })
+    return { ...presentEndpoint(row), secret }
+  })
 }
 
 export async function listEndpoints(app: App, userId: string) {
@@ -117,19 +125,23 @@ export async function listDeliveries(
 }
 
 /** Manual redelivery: the delivery is due again now (its attempt count goes on). */
-export async function retryDelivery(app: App, userId: string, id: string) {
-  const row = await app.store.db
-    .selectFrom('webhook_deliveries')
-    .selectAll()
-    .where('id', '=', id)
-    .where('user_id', '=', userId)
-    .executeTakeFirst()
-  if (!row) return fail('resource_missing', `No such webhook delivery: ${id}.`)
-  await app.store.db
-    .updateTable('webhook_deliveries')
-    .set({ status: 'pending', next_attempt_at: BigInt(app.clock.now()), lease_until: null })
-    .where('id', '=', id)
-    .execute()
-  app.notify({ timers: false, events: true })
-  return presentDelivery({ ...row, status: 'pending', next_attempt_at: BigInt(app.clock.now()) })
+/** Manual redelivery: the delivery is due again now (its attempt count goes on; one in flight finishes first). */
+export async function retryDelivery(app: App, userId: string, id: string, idem?: IdempotentResponse) {
+  return run(app, { actor: { kind: 'user', id: userId }, idem }, async (tx) => {
+    const row = await tx.db
+      .selectFrom('webhook_deliveries')
+      .selectAll()
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .executeTakeFirst()
+    if (!row) return fail('resource_missing', `No such webhook delivery: ${id}.`)
+    const now = BigInt(tx.now)
+    await tx.db
+      .updateTable('webhook_deliveries')
+      .set({ status: 'pending', next_attempt_at: now })
+      .where('id', '=', id)
+      .execute()
+    tx.touchEvents()
+    return presentDelivery({ ...row, status: 'pending', next_attempt_at: now })
+  })
 }

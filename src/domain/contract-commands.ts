@@ -86,7 +86,7 @@ function proposeAmendment(
   const min = minimumMilestone(w.c.currency, cmd.minimumMajor)
   const add = cmd.add.map((a, i) => {
     if (a.deposit) fail('terms_invalid', 'Only the first milestone of an offer may be a deposit.', `add[${i}].deposit`)
-    return lineAmount(a, i, w.c, min)
+    return lineAmount(a, i, w.c, min, 'add')
   })
   const edit = cmd.edit.map((e, i) => {
     const amount = w.c.paymentMode === 'by_entry' && e.entries !== undefined ? null : (e.amount ?? null)
@@ -97,6 +97,7 @@ function proposeAmendment(
         i,
         w.c,
         min,
+        'edit',
       )
       return { ...e, amount: checked.amount }
     }

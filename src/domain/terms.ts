@@ -73,8 +73,14 @@ export function validateTerms(input: TermsInput, policy: TermsPolicy): Terms {
 }
 
 /** Validates one milestone line against the contract's mode (also used by amendments). */
-export function lineAmount(m: MilestoneInput, i: number, t: Pick<Terms, 'paymentMode' | 'unitPrice'>, min: bigint) {
-  const param = `milestones[${i}]`
+export function lineAmount(
+  m: MilestoneInput,
+  i: number,
+  t: Pick<Terms, 'paymentMode' | 'unitPrice'>,
+  min: bigint,
+  list = 'milestones',
+) {
+  const param = `${list}[${i}]`
   let amount = m.amount
   if (t.paymentMode === 'by_entry') {
     if (m.entries === null) throw bad(`${param}.entries`, 'by_entry milestones say how many entries they cover.')

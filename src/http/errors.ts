@@ -33,7 +33,7 @@ export function fromValidation(errors: AjvError[], context: string): DomainError
   const param = paramOf(e.instancePath) || context
   const leaf = param.split('.').pop() ?? ''
   let code: ErrorCode = 'parameter_invalid'
-  if (/amount|price|bonus/.test(leaf)) code = 'amount_invalid'
+  if (/amount|price|bonus|^total$/.test(leaf)) code = 'amount_invalid'
   else if (leaf === 'currency') code = 'currency_unsupported'
   const detail = e.keyword === 'pattern' ? 'has the wrong format' : (e.message ?? 'is invalid')
   return new DomainError(code, `Invalid ${where}parameter ${param}: ${detail}.`, param)

@@ -16,6 +16,8 @@ export async function idempotent<T>(
   status: number,
   command: (idem: IdempotentResponse | undefined) => Promise<T>,
   present: (result: T) => unknown = (r) => r,
+  /** what a replay may show: a secret stored only hashed is left out of the stored answer */
+  redact: (body: unknown) => unknown = (b) => b,
 ): Promise<unknown> {
   const key = request.headers['idempotency-key']
   const user = request.user
@@ -43,8 +45,9 @@ export async function idempotent<T>(
       hash,
       status,
       render: (value) => {
-        rendered = JSON.stringify(present(value as T))
-        return rendered
+        const body = present(value as T)
+        rendered = JSON.stringify(body)
+        return JSON.stringify(redact(body))
       },
     })
     claim.release?.()

@@ -1,10 +1,57 @@
 /** Shared helpers of the HTTP suites (on top of test/support/harness.ts). */
+import { randomBytes } from 'node:crypto'
 import { expect } from 'vitest'
-import { type TestEnv, call, contract, user } from '../support/harness.ts'
+import { call, type TestEnv, terms } from '../support/harness.ts'
 
 export type Res = Awaited<ReturnType<typeof call>>
-export type Party = Awaited<ReturnType<typeof user>>
+export interface Party {
+  readonly id: string
+  readonly email: string
+  readonly password: string
+  readonly token: string
+}
 export type Deal = Awaited<ReturnType<typeof contract>>
+
+const PASSWORD = 'correct-horse-battery-9'
+let seq = 0
+
+async function signUp(env: TestEnv): Promise<Party> {
+  const email = `user-${++seq}-${randomBytes(4).toString('hex')}@tranche.test`
+  const created = await call(env, 'POST', '/v1/users', { body: { email, password: PASSWORD, name: 'Test user' } })
+  if (created.status !== 201) throw new Error(`sign up failed: ${created.text}`)
+  const session = await call(env, 'POST', '/v1/sessions', { body: { email, password: PASSWORD } })
+  if (session.status !== 201) throw new Error(`log in failed: ${session.text}`)
+  return { id: created.body.id, email, password: PASSWORD, token: session.body.token }
+}
+
+/**
+ * A fresh user (signed up and logged in), like the harness's `user`. Password hashing (argon2id) is most of a test's
+ * cost and runs on libuv's thread pool, so users are made four at a time and handed out one by one; every user is
+ * still used by one test only. A batch is awaited whole, so nothing is left in flight when an env closes.
+ */
+const pools = new WeakMap<TestEnv, Party[]>()
+export async function user(env: TestEnv, _tag = 'user'): Promise<Party> {
+  const pool = pools.get(env) ?? []
+  pools.set(env, pool)
+  if (!pool.length) pool.push(...(await Promise.all([1, 2, 3, 4].map(() => signUp(env)))))
+  return pool.shift()!
+}
+
+/** A contract between a fresh client and freelancer (the client offers, the freelancer accepts), like the harness's. */
+export async function contract(env: TestEnv, over: Record<string, unknown> = {}, amounts: number[] = [100_000]) {
+  const client = await user(env)
+  const freelancer = await user(env)
+  const body = { role: 'client', counterparty_email: freelancer.email, ...terms(over, amounts) }
+  const offer = await call(env, 'POST', '/v1/offers', { token: client.token, body })
+  if (offer.status !== 201) throw new Error(`offer failed: ${offer.text}`)
+  const accepted = await call(env, 'POST', `/v1/offers/${offer.body.id}/accept`, {
+    token: freelancer.token,
+    body: { revision: 1 },
+  })
+  const c = await call(env, 'GET', `/v1/contracts/${accepted.body.contract_id}`, { token: client.token })
+  const ids = (c.body.milestones as { id: string }[]).map((m) => m.id)
+  return { client, freelancer, contract: c.body, cid: c.body.id as string, ids }
+}
 
 export const DAY = 86_400
 
@@ -42,9 +89,16 @@ export const get = (env: TestEnv, token: string | undefined, url: string) =>
   call(env, 'GET', url, token ? { token } : {})
 
 /** A raw request (string payload, any headers). */
-export async function raw(env: TestEnv, method: 'GET' | 'POST' | 'DELETE', url: string, headers: Record<string, string>, payload?: string) {
+export async function raw(
+  env: TestEnv,
+  method: 'GET' | 'POST' | 'DELETE',
+  url: string,
+  headers: Record<string, string>,
+  payload?: string,
+) {
   const res = await env.server.inject({ method, url, headers, ...(payload !== undefined ? { payload } : {}) })
-  let body: any // parsed JSON answer, when there is one
+  // biome-ignore lint/suspicious/noExplicitAny: the parsed JSON answer of any endpoint; tests assert on its fields
+  let body: any
   try {
     body = res.body ? JSON.parse(res.body) : undefined
   } catch {
@@ -53,8 +107,10 @@ export async function raw(env: TestEnv, method: 'GET' | 'POST' | 'DELETE', url: 
   return { status: res.statusCode, body, headers: res.headers, text: res.body }
 }
 
-export const milestone = async (env: TestEnv, token: string, id: string) => ok(await get(env, token, `/v1/milestones/${id}`))
-export const contractOf = async (env: TestEnv, token: string, id: string) => ok(await get(env, token, `/v1/contracts/${id}`))
+export const milestone = async (env: TestEnv, token: string, id: string) =>
+  ok(await get(env, token, `/v1/milestones/${id}`))
+export const contractOf = async (env: TestEnv, token: string, id: string) =>
+  ok(await get(env, token, `/v1/contracts/${id}`))
 
 /** Funds the given milestones (default: all) of a deal, one by one. */
 export async function fund(env: TestEnv, d: Deal, ids: string[] = d.ids) {
@@ -82,7 +138,9 @@ export async function submitted(env: TestEnv, over: Record<string, unknown> = {}
 /** The user's balance in one currency (zeros when there is none). */
 export async function balance(env: TestEnv, token: string, currency = 'USD') {
   const b = ok(await get(env, token, '/v1/balances'))
-  const row = (b.data as { currency: string; available: number; pending: number }[]).find((x) => x.currency === currency)
+  const row = (b.data as { currency: string; available: number; pending: number }[]).find(
+    (x) => x.currency === currency,
+  )
   return { available: row?.available ?? 0, pending: row?.pending ?? 0 }
 }
 

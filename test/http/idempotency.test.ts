@@ -1,7 +1,7 @@
 /** Idempotency-Key on POST (SPEC §10): replay, reuse, per-user scope, nothing stored for rejected requests. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DATABASES, type TestEnv, call, contract, startEnv, user } from '../support/harness.ts'
-import { balance, expectError, fund, get, milestone, offerTerms, ok, post } from './helpers.ts'
+import { call, DATABASES, startEnv, type TestEnv } from '../support/harness.ts'
+import { balance, contract, expectError, fund, get, milestone, offerTerms, ok, post, user } from './helpers.ts'
 
 describe.each(DATABASES)('idempotency on %s', (kind) => {
   let env: TestEnv
@@ -10,7 +10,11 @@ describe.each(DATABASES)('idempotency on %s', (kind) => {
   })
   afterAll(async () => env.close())
 
-  const offerBody = (email: string, over: Record<string, unknown> = {}) => ({ role: 'client', counterparty_email: email, ...offerTerms(over) })
+  const offerBody = (email: string, over: Record<string, unknown> = {}) => ({
+    role: 'client',
+    counterparty_email: email,
+    ...offerTerms(over),
+  })
 
   it('replays the first response (status and identical body) with Idempotent-Replayed: true', async () => {
     const a = await user(env)
@@ -29,10 +33,18 @@ describe.each(DATABASES)('idempotency on %s', (kind) => {
     const a = await user(env)
     const b = await user(env)
     ok(await post(env, a.token, '/v1/offers', offerBody(b.email), 'k'), 201)
-    expectError(await post(env, a.token, '/v1/offers', offerBody(b.email, { title: 'Other' }), 'k'), 409, 'idempotency_key_reused')
+    expectError(
+      await post(env, a.token, '/v1/offers', offerBody(b.email, { title: 'Other' }), 'k'),
+      409,
+      'idempotency_key_reused',
+    )
     const d = await contract(env)
     ok(await post(env, d.client.token, `/v1/milestones/${d.ids[0]}/fund`, {}, 'fund-key'))
-    expectError(await post(env, d.client.token, `/v1/contracts/${d.cid}/fund`, { milestone_ids: d.ids }, 'fund-key'), 409, 'idempotency_key_reused')
+    expectError(
+      await post(env, d.client.token, `/v1/contracts/${d.cid}/fund`, { milestone_ids: d.ids }, 'fund-key'),
+      409,
+      'idempotency_key_reused',
+    )
     expect(ok(await get(env, a.token, '/v1/offers')).data).toHaveLength(1)
   })
 
@@ -54,13 +66,37 @@ describe.each(DATABASES)('idempotency on %s', (kind) => {
   it('stores nothing for a request rejected by validation: the key is free afterwards', async () => {
     const a = await user(env)
     const b = await user(env)
-    expectError(await post(env, a.token, '/v1/offers', { ...offerBody(b.email), colour: 'red' }, 'v1'), 400, 'parameter_unknown')
+    expectError(
+      await post(env, a.token, '/v1/offers', { ...offerBody(b.email), colour: 'red' }, 'v1'),
+      400,
+      'parameter_unknown',
+    )
     const later = await post(env, a.token, '/v1/offers', offerBody(b.email), 'v1')
     expect(later.status).toBe(201)
     expect(later.headers['idempotent-replayed']).toBeUndefined()
     // a rule of §4 (domain validation) stores nothing either
-    expectError(await post(env, a.token, '/v1/offers', offerBody(b.email, { payment_mode: 'by_project', milestones: [{ title: 'a', amount: 1_000 }, { title: 'b', amount: 1_000 }] }), 'v2'), 400, 'terms_invalid')
-    expectError(await post(env, a.token, '/v1/offers', offerBody('nobody@tranche.test'), 'v2'), 400, 'counterparty_unknown')
+    expectError(
+      await post(
+        env,
+        a.token,
+        '/v1/offers',
+        offerBody(b.email, {
+          payment_mode: 'by_project',
+          milestones: [
+            { title: 'a', amount: 1_000 },
+            { title: 'b', amount: 1_000 },
+          ],
+        }),
+        'v2',
+      ),
+      400,
+      'terms_invalid',
+    )
+    expectError(
+      await post(env, a.token, '/v1/offers', offerBody('nobody@tranche.test'), 'v2'),
+      400,
+      'counterparty_unknown',
+    )
     const ok2 = await post(env, a.token, '/v1/offers', offerBody(b.email, { title: 'Second' }), 'v2')
     expect(ok2.status).toBe(201)
     expect(ok2.headers['idempotent-replayed']).toBeUndefined()
@@ -83,9 +119,17 @@ describe.each(DATABASES)('idempotency on %s', (kind) => {
   it('does not store a 402 card_declined either', async () => {
     const d = await contract(env)
     const url = `/v1/milestones/${d.ids[0]}/fund`
-    expectError(await post(env, d.client.token, url, { payment_method: 'pm_sandbox_decline' }, 'pay'), 402, 'card_declined')
+    expectError(
+      await post(env, d.client.token, url, { payment_method: 'pm_sandbox_decline' }, 'pay'),
+      402,
+      'card_declined',
+    )
     expect((await milestone(env, d.client.token, d.ids[0]!)).state).toBe('pending')
-    expectError(await post(env, d.client.token, url, { payment_method: 'pm_sandbox_decline' }, 'pay'), 402, 'card_declined')
+    expectError(
+      await post(env, d.client.token, url, { payment_method: 'pm_sandbox_decline' }, 'pay'),
+      402,
+      'card_declined',
+    )
   })
 
   it('charges once when a fund is replayed', async () => {

@@ -1,7 +1,7 @@
 /** Offers and negotiation (SPEC §4): open, list, read, counter, accept, decline, withdraw, expire. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DATABASES, type TestEnv, advance, startEnv, user } from '../support/harness.ts'
-import { DAY, eventTypes, expectError, get, offerTerms, ok, openOffer, post } from './helpers.ts'
+import { advance, DATABASES, startEnv, type TestEnv } from '../support/harness.ts'
+import { DAY, eventTypes, expectError, get, offerTerms, ok, openOffer, post, user } from './helpers.ts'
 
 describe.each(DATABASES)('offers on %s', (kind) => {
   let env: TestEnv
@@ -22,7 +22,14 @@ describe.each(DATABASES)('offers on %s', (kind) => {
       contract_id: null,
     })
     expect(offer.id).toMatch(/^off_/)
-    expect(offer.terms).toMatchObject({ title: 'Test job', currency: 'USD', payment_mode: 'by_milestone', review_days: 14, revision_limit: 3, total: 100_000 })
+    expect(offer.terms).toMatchObject({
+      title: 'Test job',
+      currency: 'USD',
+      payment_mode: 'by_milestone',
+      review_days: 14,
+      revision_limit: 3,
+      total: 100_000,
+    })
     expect(offer.terms.milestones.map((m: { amount: number }) => m.amount)).toEqual([30_000, 70_000])
     expect(offer.revisions).toHaveLength(1)
     expect(Date.parse(offer.expires_at) - Date.parse(offer.created_at)).toBe(14 * DAY * 1000)
@@ -35,22 +42,50 @@ describe.each(DATABASES)('offers on %s', (kind) => {
   it('lets a freelancer open the offer (role freelancer)', async () => {
     const f = await user(env)
     const c = await user(env)
-    const o = ok(await post(env, f.token, '/v1/offers', { role: 'freelancer', counterparty_email: c.email.toUpperCase(), ...offerTerms() }), 201)
+    const o = ok(
+      await post(env, f.token, '/v1/offers', {
+        role: 'freelancer',
+        counterparty_email: c.email.toUpperCase(),
+        ...offerTerms(),
+      }),
+      201,
+    )
     expect(o).toMatchObject({ author_id: f.id, client_id: c.id, freelancer_id: f.id })
   })
 
   it('refuses an unknown counterparty or oneself (400 counterparty_unknown) and anonymous callers (401)', async () => {
     const u = await user(env)
-    expectError(await post(env, u.token, '/v1/offers', { role: 'client', counterparty_email: 'nobody@tranche.test', ...offerTerms() }), 400, 'counterparty_unknown', 'counterparty_email')
-    expectError(await post(env, u.token, '/v1/offers', { role: 'client', counterparty_email: u.email, ...offerTerms() }), 400, 'counterparty_unknown')
-    expectError(await post(env, undefined, '/v1/offers', { role: 'client', counterparty_email: u.email, ...offerTerms() }), 401, 'authentication_required')
+    expectError(
+      await post(env, u.token, '/v1/offers', {
+        role: 'client',
+        counterparty_email: 'nobody@tranche.test',
+        ...offerTerms(),
+      }),
+      400,
+      'counterparty_unknown',
+      'counterparty_email',
+    )
+    expectError(
+      await post(env, u.token, '/v1/offers', { role: 'client', counterparty_email: u.email, ...offerTerms() }),
+      400,
+      'counterparty_unknown',
+    )
+    expectError(
+      await post(env, undefined, '/v1/offers', { role: 'client', counterparty_email: u.email, ...offerTerms() }),
+      401,
+      'authentication_required',
+    )
     expectError(await get(env, undefined, '/v1/offers'), 401, 'authentication_required')
   })
 
   it('applies the terms rules of §4 (400)', async () => {
     const { client, freelancer } = await openOffer(env)
     const open = (t: Record<string, unknown>, amounts?: number[]) =>
-      post(env, client.token, '/v1/offers', { role: 'client', counterparty_email: freelancer.email, ...offerTerms(t, amounts) })
+      post(env, client.token, '/v1/offers', {
+        role: 'client',
+        counterparty_email: freelancer.email,
+        ...offerTerms(t, amounts),
+      })
     expectError(await open({ payment_mode: 'by_project' }, [50_000, 50_000]), 400, 'terms_invalid', 'milestones')
     const dep = (first: number, second: number, d2 = false) => ({
       milestones: [
@@ -61,7 +96,11 @@ describe.each(DATABASES)('offers on %s', (kind) => {
     expectError(await open(dep(60_000, 40_000)), 400, 'terms_invalid', 'milestones[0].amount')
     ok(await open(dep(50_000, 50_000)), 201)
     expectError(await open(dep(10_000, 90_000, true)), 400, 'terms_invalid', 'milestones[1].deposit')
-    expectError(await open({ payment_mode: 'by_project', milestones: [{ title: 'All', amount: 10_000, deposit: true }] }), 400, 'terms_invalid')
+    expectError(
+      await open({ payment_mode: 'by_project', milestones: [{ title: 'All', amount: 10_000, deposit: true }] }),
+      400,
+      'terms_invalid',
+    )
     // minimum milestone: 5 major units
     expectError(await open({}, [499]), 400, 'amount_invalid', 'milestones[0].amount')
     ok(await open({}, [500]), 201)
@@ -73,8 +112,21 @@ describe.each(DATABASES)('offers on %s', (kind) => {
     expectError(await open({ revision_limit: 11 }), 400, 'parameter_invalid', 'revision_limit')
     expectError(await open({ payment_mode: 'hourly' }), 400, 'parameter_invalid', 'payment_mode')
     expectError(await open({ milestones: [] }), 400, 'parameter_invalid', 'milestones')
-    expectError(await open({}, Array.from({ length: 101 }, () => 1_000)), 400, 'parameter_invalid', 'milestones')
-    expectError(await open({ milestones: [{ title: 'x', amount: 1_000, due_date: '2026-13-45x' }] }), 400, 'parameter_invalid', 'milestones[0].due_date')
+    expectError(
+      await open(
+        {},
+        Array.from({ length: 101 }, () => 1_000),
+      ),
+      400,
+      'parameter_invalid',
+      'milestones',
+    )
+    expectError(
+      await open({ milestones: [{ title: 'x', amount: 1_000, due_date: '2026-13-45x' }] }),
+      400,
+      'parameter_invalid',
+      'milestones[0].due_date',
+    )
     expectError(await open({ milestones: [{ title: 'x' }] }), 400, 'parameter_missing', 'milestones[0].amount')
     expectError(await open({ unit_price: 1_000 }), 400, 'terms_invalid', 'unit_price')
   })
@@ -83,14 +135,39 @@ describe.each(DATABASES)('offers on %s', (kind) => {
     const { client, freelancer } = await openOffer(env)
     const t = { payment_mode: 'by_entry', unit_name: 'article', unit_price: 2_500 }
     const open = (milestones: unknown[], over: Record<string, unknown> = t) =>
-      post(env, client.token, '/v1/offers', { role: 'client', counterparty_email: freelancer.email, ...offerTerms({ ...over, milestones }) })
-    const o = ok(await open([{ title: 'Batch 1', entries: 4 }, { title: 'Batch 2', entries: 2, amount: 5_000 }]), 201)
+      post(env, client.token, '/v1/offers', {
+        role: 'client',
+        counterparty_email: freelancer.email,
+        ...offerTerms({ ...over, milestones }),
+      })
+    const o = ok(
+      await open([
+        { title: 'Batch 1', entries: 4 },
+        { title: 'Batch 2', entries: 2, amount: 5_000 },
+      ]),
+      201,
+    )
     expect(o.terms.milestones.map((m: { amount: number }) => m.amount)).toEqual([10_000, 5_000])
     expect(o.terms).toMatchObject({ unit_name: 'article', unit_price: 2_500, total: 15_000 })
-    expectError(await open([{ title: 'Batch', entries: 4, amount: 9_999 }]), 400, 'amount_invalid', 'milestones[0].amount')
+    expectError(
+      await open([{ title: 'Batch', entries: 4, amount: 9_999 }]),
+      400,
+      'amount_invalid',
+      'milestones[0].amount',
+    )
     expectError(await open([{ title: 'Batch' }]), 400, 'terms_invalid', 'milestones[0].entries')
-    expectError(await open([{ title: 'Batch', entries: 2 }], { payment_mode: 'by_entry', unit_name: 'article' }), 400, 'terms_invalid', 'unit_price')
-    expectError(await open([{ title: 'Batch', amount: 5_000, entries: 2 }], {}), 400, 'terms_invalid', 'milestones[0].entries')
+    expectError(
+      await open([{ title: 'Batch', entries: 2 }], { payment_mode: 'by_entry', unit_name: 'article' }),
+      400,
+      'terms_invalid',
+      'unit_price',
+    )
+    expectError(
+      await open([{ title: 'Batch', amount: 5_000, entries: 2 }], {}),
+      400,
+      'terms_invalid',
+      'milestones[0].entries',
+    )
   })
 
   it('lists my offers (newest first, status filter, limit and starting_after) and hides others (404)', async () => {
@@ -99,7 +176,16 @@ describe.each(DATABASES)('offers on %s', (kind) => {
     const ids: string[] = []
     for (let i = 0; i < 3; i++) {
       await advance(env, 1)
-      ids.push(ok(await post(env, a.token, '/v1/offers', { role: 'client', counterparty_email: b.email, ...offerTerms({ title: `Job ${i}` }) }), 201).id)
+      ids.push(
+        ok(
+          await post(env, a.token, '/v1/offers', {
+            role: 'client',
+            counterparty_email: b.email,
+            ...offerTerms({ title: `Job ${i}` }),
+          }),
+          201,
+        ).id,
+      )
     }
     ok(await post(env, b.token, `/v1/offers/${ids[0]}/decline`))
     const all = ok(await get(env, a.token, '/v1/offers'))
@@ -111,7 +197,9 @@ describe.each(DATABASES)('offers on %s', (kind) => {
     const p2 = ok(await get(env, b.token, `/v1/offers?limit=2&starting_after=${ids[1]}`))
     expect(p2.data.map((o: { id: string }) => o.id)).toEqual([ids[0]])
     expect(p2.has_more).toBe(false)
-    expect(ok(await get(env, a.token, '/v1/offers?status=declined')).data.map((o: { id: string }) => o.id)).toEqual([ids[0]])
+    expect(ok(await get(env, a.token, '/v1/offers?status=declined')).data.map((o: { id: string }) => o.id)).toEqual([
+      ids[0],
+    ])
     expect(ok(await get(env, a.token, '/v1/offers?status=open')).data).toHaveLength(2)
     const stranger = await user(env)
     expect(ok(await get(env, stranger.token, '/v1/offers')).data).toEqual([])
@@ -122,8 +210,14 @@ describe.each(DATABASES)('offers on %s', (kind) => {
 
   it('counters: a new revision, authorship flips, every revision kept; a stale accept is 409', async () => {
     const { client, freelancer, offer } = await openOffer(env, {}, [100_000])
-    expectError(await post(env, client.token, `/v1/offers/${offer.id}/counter`, offerTerms({}, [90_000])), 403, 'actor_not_allowed')
-    const c2 = ok(await post(env, freelancer.token, `/v1/offers/${offer.id}/counter`, offerTerms({ review_days: 7 }, [120_000])))
+    expectError(
+      await post(env, client.token, `/v1/offers/${offer.id}/counter`, offerTerms({}, [90_000])),
+      403,
+      'actor_not_allowed',
+    )
+    const c2 = ok(
+      await post(env, freelancer.token, `/v1/offers/${offer.id}/counter`, offerTerms({ review_days: 7 }, [120_000])),
+    )
     expect(c2).toMatchObject({ revision: 2, author_id: freelancer.id, status: 'open' })
     expect(c2.terms).toMatchObject({ review_days: 7, total: 120_000 })
     expect(c2.revisions.map((r: { revision: number; author_id: string }) => [r.revision, r.author_id])).toEqual([
@@ -131,33 +225,82 @@ describe.each(DATABASES)('offers on %s', (kind) => {
       [2, freelancer.id],
     ])
     expect(c2.revisions[0].terms.total).toBe(100_000)
-    expectError(await post(env, client.token, `/v1/offers/${offer.id}/accept`, { revision: 1 }), 409, 'offer_revision_stale', 'revision')
-    expectError(await post(env, freelancer.token, `/v1/offers/${offer.id}/accept`, { revision: 2 }), 403, 'actor_not_allowed')
+    expectError(
+      await post(env, client.token, `/v1/offers/${offer.id}/accept`, { revision: 1 }),
+      409,
+      'offer_revision_stale',
+      'revision',
+    )
+    expectError(
+      await post(env, freelancer.token, `/v1/offers/${offer.id}/accept`, { revision: 2 }),
+      403,
+      'actor_not_allowed',
+    )
     const stranger = await user(env)
-    expectError(await post(env, stranger.token, `/v1/offers/${offer.id}/accept`, { revision: 2 }), 404, 'resource_missing')
-    expectError(await post(env, stranger.token, `/v1/offers/${offer.id}/counter`, offerTerms()), 404, 'resource_missing')
+    expectError(
+      await post(env, stranger.token, `/v1/offers/${offer.id}/accept`, { revision: 2 }),
+      404,
+      'resource_missing',
+    )
+    expectError(
+      await post(env, stranger.token, `/v1/offers/${offer.id}/counter`, offerTerms()),
+      404,
+      'resource_missing',
+    )
     const acc = ok(await post(env, client.token, `/v1/offers/${offer.id}/accept`, { revision: 2 }))
     expect(acc.status).toBe('accepted')
     expect(acc.contract_id).toMatch(/^ctr_/)
     const c = ok(await get(env, client.token, `/v1/contracts/${acc.contract_id}`))
     expect(c).toMatchObject({ offer_id: offer.id, review_days: 7, client_fee_bps: 500, service_fee_bps: 1000 })
     expect(c.milestones.map((m: { amount: number }) => m.amount)).toEqual([120_000])
-    expect(await eventTypes(env, client.token)).toEqual(['contract.created', 'offer.accepted', 'offer.countered', 'offer.created'])
+    expect(await eventTypes(env, client.token)).toEqual([
+      'contract.created',
+      'offer.accepted',
+      'offer.countered',
+      'offer.created',
+    ])
   })
 
   it('validates accept and counter bodies', async () => {
     const { freelancer, offer } = await openOffer(env)
-    expectError(await post(env, freelancer.token, `/v1/offers/${offer.id}/accept`, {}), 400, 'parameter_missing', 'revision')
-    expectError(await post(env, freelancer.token, `/v1/offers/${offer.id}/accept`, { revision: '1' }), 400, 'parameter_invalid', 'revision')
-    expectError(await post(env, freelancer.token, `/v1/offers/${offer.id}/accept`, { revision: 1, note: 'x' }), 400, 'parameter_unknown', 'note')
-    expectError(await post(env, freelancer.token, `/v1/offers/${offer.id}/counter`, { ...offerTerms(), role: 'client' }), 400, 'parameter_unknown', 'role')
-    expectError(await post(env, freelancer.token, `/v1/offers/${offer.id}/counter`, offerTerms({ currency: 'EURO' })), 400, 'currency_unsupported', 'currency')
+    expectError(
+      await post(env, freelancer.token, `/v1/offers/${offer.id}/accept`, {}),
+      400,
+      'parameter_missing',
+      'revision',
+    )
+    expectError(
+      await post(env, freelancer.token, `/v1/offers/${offer.id}/accept`, { revision: '1' }),
+      400,
+      'parameter_invalid',
+      'revision',
+    )
+    expectError(
+      await post(env, freelancer.token, `/v1/offers/${offer.id}/accept`, { revision: 1, note: 'x' }),
+      400,
+      'parameter_unknown',
+      'note',
+    )
+    expectError(
+      await post(env, freelancer.token, `/v1/offers/${offer.id}/counter`, { ...offerTerms(), role: 'client' }),
+      400,
+      'parameter_unknown',
+      'role',
+    )
+    expectError(
+      await post(env, freelancer.token, `/v1/offers/${offer.id}/counter`, offerTerms({ currency: 'EURO' })),
+      400,
+      'currency_unsupported',
+      'currency',
+    )
   })
 
   it('declines (counterparty) and withdraws (author only); then every command is 409 naming the state', async () => {
     const a = await openOffer(env)
     expectError(await post(env, a.client.token, `/v1/offers/${a.offer.id}/decline`), 403, 'actor_not_allowed')
-    expect(ok(await post(env, a.freelancer.token, `/v1/offers/${a.offer.id}/decline`, { reason: 'too low' })).status).toBe('declined')
+    expect(
+      ok(await post(env, a.freelancer.token, `/v1/offers/${a.offer.id}/decline`, { reason: 'too low' })).status,
+    ).toBe('declined')
     const again = await post(env, a.freelancer.token, `/v1/offers/${a.offer.id}/accept`, { revision: 1 })
     expectError(again, 409, 'invalid_state_transition')
     expect(again.body.error.message).toContain('declined')
@@ -175,6 +318,27 @@ describe.each(DATABASES)('offers on %s', (kind) => {
     const twice = await post(env, c.freelancer.token, `/v1/offers/${c.offer.id}/accept`, { revision: 1 })
     expectError(twice, 409, 'invalid_state_transition')
     expect(twice.body.error.message).toContain('accepted')
+  })
+
+  it('lists 20 by default (limit 1..100) with has_more', async () => {
+    const a = await user(env)
+    const b = await user(env)
+    for (let i = 0; i < 21; i++) {
+      ok(
+        await post(env, a.token, '/v1/offers', {
+          role: 'client',
+          counterparty_email: b.email,
+          ...offerTerms({ title: `N${i}` }),
+        }),
+        201,
+      )
+    }
+    const page = ok(await get(env, a.token, '/v1/offers'))
+    expect(page.data).toHaveLength(20)
+    expect(page.has_more).toBe(true)
+    const all = ok(await get(env, a.token, '/v1/offers?limit=100'))
+    expect(all.data).toHaveLength(21)
+    expect(all.has_more).toBe(false)
   })
 
   it('expires an offer with no new revision for 14 days (a counter restarts the 14 days)', async () => {

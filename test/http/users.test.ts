@@ -1,7 +1,7 @@
 /** Users, sessions, API keys, cookie auth with CSRF, and the login rate limit (SPEC §2, §10). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DATABASES, type TestEnv, call, startEnv, user } from '../support/harness.ts'
-import { expectError, get, ok, post, raw } from './helpers.ts'
+import { call, DATABASES, startEnv, type TestEnv } from '../support/harness.ts'
+import { expectError, get, ok, post, raw, user } from './helpers.ts'
 
 const PASSWORD = 'correct-horse-battery-9'
 let n = 0
@@ -34,23 +34,55 @@ describe.each(DATABASES)('users and sessions on %s', (kind) => {
     expect(new Date(u.created_at).toISOString()).toBe(u.created_at)
     expect(res.text).not.toContain(PASSWORD)
     expect(res.text).not.toMatch(/password|argon/i)
-    const tz = ok(await post(env, undefined, '/v1/users', { email: email(), password: PASSWORD, name: 'B', time_zone: 'Europe/Paris' }), 201)
+    const tz = ok(
+      await post(env, undefined, '/v1/users', {
+        email: email(),
+        password: PASSWORD,
+        name: 'B',
+        time_zone: 'Europe/Paris',
+      }),
+      201,
+    )
     expect(tz.time_zone).toBe('Europe/Paris')
   })
 
   it('refuses a taken email in any case (409 email_taken)', async () => {
     const e = email('Case')
     ok(await post(env, undefined, '/v1/users', { email: e, password: PASSWORD, name: 'A' }), 201)
-    expectError(await post(env, undefined, '/v1/users', { email: e.toUpperCase(), password: PASSWORD, name: 'B' }), 409, 'email_taken')
+    expectError(
+      await post(env, undefined, '/v1/users', { email: e.toUpperCase(), password: PASSWORD, name: 'B' }),
+      409,
+      'email_taken',
+    )
   })
 
   it('validates sign-up input', async () => {
     const base = { email: email(), password: PASSWORD, name: 'A' }
-    expectError(await post(env, undefined, '/v1/users', { ...base, password: 'short-9' }), 400, 'parameter_invalid', 'password')
-    expectError(await post(env, undefined, '/v1/users', { ...base, email: 'not-an-email' }), 400, 'parameter_invalid', 'email')
-    expectError(await post(env, undefined, '/v1/users', { ...base, time_zone: 'Mars/Olympus' }), 400, 'parameter_invalid', 'time_zone')
+    expectError(
+      await post(env, undefined, '/v1/users', { ...base, password: 'short-9' }),
+      400,
+      'parameter_invalid',
+      'password',
+    )
+    expectError(
+      await post(env, undefined, '/v1/users', { ...base, email: 'not-an-email' }),
+      400,
+      'parameter_invalid',
+      'email',
+    )
+    expectError(
+      await post(env, undefined, '/v1/users', { ...base, time_zone: 'Mars/Olympus' }),
+      400,
+      'parameter_invalid',
+      'time_zone',
+    )
     expectError(await post(env, undefined, '/v1/users', { ...base, admin: true }), 400, 'parameter_unknown', 'admin')
-    expectError(await post(env, undefined, '/v1/users', { email: base.email, password: PASSWORD }), 400, 'parameter_missing', 'name')
+    expectError(
+      await post(env, undefined, '/v1/users', { email: base.email, password: PASSWORD }),
+      400,
+      'parameter_missing',
+      'name',
+    )
   })
 
   it('logs in (201 {token, user}), GET /v1/me, and logs out (the token stops working)', async () => {
@@ -68,22 +100,38 @@ describe.each(DATABASES)('users and sessions on %s', (kind) => {
 
   it('refuses a wrong password or an unknown email (401 invalid_credentials)', async () => {
     const u = await user(env)
-    expectError(await post(env, undefined, '/v1/sessions', { email: u.email, password: 'wrong-password-1' }), 401, 'invalid_credentials')
-    expectError(await post(env, undefined, '/v1/sessions', { email: email('nobody'), password: PASSWORD }), 401, 'invalid_credentials')
+    expectError(
+      await post(env, undefined, '/v1/sessions', { email: u.email, password: 'wrong-password-1' }),
+      401,
+      'invalid_credentials',
+    )
+    expectError(
+      await post(env, undefined, '/v1/sessions', { email: email('nobody'), password: PASSWORD }),
+      401,
+      'invalid_credentials',
+    )
   })
 
   it('answers 401 authentication_required without or with a bad token', async () => {
     expectError(await get(env, undefined, '/v1/me'), 401, 'authentication_required')
     expectError(await get(env, 'tks_not-a-real-token', '/v1/me'), 401, 'authentication_required')
     expectError(await get(env, 'garbage', '/v1/me'), 401, 'authentication_required')
-    expectError(await raw(env, 'GET', '/v1/me', { authorization: 'Basic dXNlcjpwYXNz' }), 401, 'authentication_required')
+    expectError(
+      await raw(env, 'GET', '/v1/me', { authorization: 'Basic dXNlcjpwYXNz' }),
+      401,
+      'authentication_required',
+    )
     for (const [method, url] of [
       ['GET', '/v1/api_keys'],
       ['POST', '/v1/api_keys'],
       ['DELETE', '/v1/api_keys/key_abc'],
       ['DELETE', '/v1/sessions/current'],
     ] as const) {
-      expectError(await call(env, method, url, method === 'POST' ? { body: { name: 'x' } } : {}), 401, 'authentication_required')
+      expectError(
+        await call(env, method, url, method === 'POST' ? { body: { name: 'x' } } : {}),
+        401,
+        'authentication_required',
+      )
     }
   })
 
@@ -100,7 +148,10 @@ describe.each(DATABASES)('users and sessions on %s', (kind) => {
     expect(JSON.stringify(list)).not.toContain(k.secret)
     expect(list.data[0].secret).toBeUndefined()
     expect(ok(await get(env, k.secret, '/v1/me')).id).toBe(u.id)
-    expect(ok(await call(env, 'DELETE', `/v1/api_keys/${k.id}`, { token: u.token }))).toMatchObject({ id: k.id, deleted: true })
+    expect(ok(await call(env, 'DELETE', `/v1/api_keys/${k.id}`, { token: u.token }))).toMatchObject({
+      id: k.id,
+      deleted: true,
+    })
     expectError(await get(env, k.secret, '/v1/me'), 401, 'authentication_required')
     expectError(await call(env, 'DELETE', `/v1/api_keys/${k.id}`, { token: u.token }), 404, 'resource_missing')
     expect(ok(await get(env, u.token, '/v1/api_keys')).data).toEqual([])
@@ -114,7 +165,12 @@ describe.each(DATABASES)('users and sessions on %s', (kind) => {
     expect(ok(await get(env, b.token, '/v1/api_keys')).data).toEqual([])
     expectError(await post(env, a.token, '/v1/api_keys', {}), 400, 'parameter_missing', 'name')
     expectError(await post(env, a.token, '/v1/api_keys', { name: '' }), 400, 'parameter_invalid', 'name')
-    expectError(await post(env, a.token, '/v1/api_keys', { name: 'x', scope: 'all' }), 400, 'parameter_unknown', 'scope')
+    expectError(
+      await post(env, a.token, '/v1/api_keys', { name: 'x', scope: 'all' }),
+      400,
+      'parameter_unknown',
+      'scope',
+    )
   })
 
   it('sets an HttpOnly session cookie and a csrf cookie; cookie writes need the matching X-CSRF-Token', async () => {
@@ -133,9 +189,19 @@ describe.each(DATABASES)('users and sessions on %s', (kind) => {
     const json = { cookie, 'content-type': 'application/json' }
     const body = JSON.stringify({ name: 'from the web app' })
     expectError(await raw(env, 'POST', '/v1/api_keys', json, body), 403, 'csrf_invalid')
-    expectError(await raw(env, 'POST', '/v1/api_keys', { ...json, 'x-csrf-token': 'csrf_wrong' }, body), 403, 'csrf_invalid')
     expectError(
-      await raw(env, 'POST', '/v1/api_keys', { cookie: `tranche_session=${session.value}`, 'content-type': 'application/json', 'x-csrf-token': csrf.value }, body),
+      await raw(env, 'POST', '/v1/api_keys', { ...json, 'x-csrf-token': 'csrf_wrong' }, body),
+      403,
+      'csrf_invalid',
+    )
+    expectError(
+      await raw(
+        env,
+        'POST',
+        '/v1/api_keys',
+        { cookie: `tranche_session=${session.value}`, 'content-type': 'application/json', 'x-csrf-token': csrf.value },
+        body,
+      ),
       403,
       'csrf_invalid',
     )
@@ -164,7 +230,8 @@ describe.each(DATABASES)('login rate limit on %s', (kind) => {
 
   it('per account: after 10 failed logins for one email → 429 rate_limited, even with the right password', async () => {
     const u = await user(env, 'victim')
-    for (let i = 0; i < 10; i++) expectError(await login(u.email, 'wrong-password-x', `10.0.1.${i + 1}`), 401, 'invalid_credentials')
+    for (let i = 0; i < 10; i++)
+      expectError(await login(u.email, 'wrong-password-x', `10.0.1.${i + 1}`), 401, 'invalid_credentials')
     expectError(await login(u.email, 'wrong-password-x', '10.0.2.1'), 429, 'rate_limited')
     expectError(await login(u.email.toUpperCase(), u.password, '10.0.2.2'), 429, 'rate_limited')
     // another account is not affected
@@ -175,7 +242,11 @@ describe.each(DATABASES)('login rate limit on %s', (kind) => {
   it('per client address: 10 failures from one address block it; X-Forwarded-For is not trusted by default', async () => {
     const ip = '10.0.3.1'
     for (let i = 0; i < 10; i++) {
-      expectError(await login(email('ghost'), 'wrong-password-x', ip, { 'x-forwarded-for': `203.0.113.${i + 1}` }), 401, 'invalid_credentials')
+      expectError(
+        await login(email('ghost'), 'wrong-password-x', ip, { 'x-forwarded-for': `203.0.113.${i + 1}` }),
+        401,
+        'invalid_credentials',
+      )
     }
     const u = await user(env, 'innocent')
     expectError(await login(u.email, u.password, ip, { 'x-forwarded-for': '203.0.113.99' }), 429, 'rate_limited')
@@ -184,6 +255,29 @@ describe.each(DATABASES)('login rate limit on %s', (kind) => {
 
   it('does not count successful logins', async () => {
     const u = await user(env, 'busy')
-    for (let i = 0; i < 12; i++) expect((await login(u.email, u.password, '10.0.4.1')).status).toBe(201)
+    for (let i = 0; i < 11; i++) expect((await login(u.email, u.password, '10.0.4.1')).status).toBe(201)
+  })
+
+  it('with TRANCHE_TRUST_PROXY set, limits by the forwarded client address', async () => {
+    const proxied = await startEnv(kind, { TRANCHE_TRUST_PROXY: '1' })
+    try {
+      const via = (e: string, password: string, xff: string) =>
+        proxied.server
+          .inject({
+            method: 'POST',
+            url: '/v1/sessions',
+            remoteAddress: '10.0.9.1',
+            headers: { 'x-forwarded-for': xff },
+            payload: { email: e, password },
+          })
+          .then((r) => ({ status: r.statusCode, body: JSON.parse(r.body), headers: r.headers, text: r.body }))
+      for (let i = 0; i < 10; i++)
+        expectError(await via(email('ghost'), 'wrong-password-x', '198.51.100.7'), 401, 'invalid_credentials')
+      const u = await user(proxied, 'behind-proxy')
+      expectError(await via(u.email, u.password, '198.51.100.7'), 429, 'rate_limited')
+      expect((await via(u.email, u.password, '198.51.100.8')).status).toBe(201)
+    } finally {
+      await proxied.close()
+    }
   })
 })

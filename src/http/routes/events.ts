@@ -3,6 +3,7 @@ import { Type } from 'typebox'
 import type { App } from '../../app/app.ts'
 import { createEndpoint, deleteEndpoint, listDeliveries, listEndpoints, retryDelivery } from '../../app/webhooks.ts'
 import { listEvents } from '../../store/repos/event-repo.ts'
+import { idempotent } from '../idempotency.ts'
 import { list, page, type Server } from '../route-kit.ts'
 import { Id, ListQuery, Strict } from '../schemas.ts'
 
@@ -50,8 +51,9 @@ export function eventRoutes(server: Server, app: App) {
       },
     },
     async (req, reply) => {
-      reply.status(201)
-      return createEndpoint(app, req.user!.id, { url: req.body.url, enabledEvents: req.body.enabled_events })
+      return idempotent(app, req, reply, 201, (idem) =>
+        createEndpoint(app, req.user!.id, { url: req.body.url, enabledEvents: req.body.enabled_events }, idem),
+      )
     },
   )
   server.get(
@@ -95,8 +97,7 @@ export function eventRoutes(server: Server, app: App) {
       },
     },
     async (req, reply) => {
-      reply.status(202)
-      return retryDelivery(app, req.user!.id, req.params.id)
+      return idempotent(app, req, reply, 202, (idem) => retryDelivery(app, req.user!.id, req.params.id, idem))
     },
   )
 }

@@ -13,6 +13,7 @@ import {
 import type { App } from '../../app/app.ts'
 import { newSecret } from '../../app/ids.ts'
 import { CSRF_COOKIE, SESSION_COOKIE } from '../auth.ts'
+import { idempotent } from '../idempotency.ts'
 import type { Server } from '../route-kit.ts'
 import { list } from '../route-kit.ts'
 import { Strict } from '../schemas.ts'
@@ -95,8 +96,15 @@ export function userRoutes(server: Server, app: App) {
       },
     },
     async (req, reply) => {
-      reply.status(201)
-      return createApiKey(app, req.user!.id, req.body.name)
+      return idempotent(
+        app,
+        req,
+        reply,
+        201,
+        (idem) => createApiKey(app, req.user!.id, req.body.name, idem),
+        (key) => key,
+        (key) => ({ ...(key as object), secret: null }),
+      )
     },
   )
   server.get(

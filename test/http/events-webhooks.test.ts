@@ -1,0 +1,316 @@
+/** Events and webhooks (SPEC §9): my events only, filters, pagination; endpoints CRUD, deliveries, redelivery. */
+import { createHmac } from 'node:crypto'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { call, DATABASES, startEnv, type TestEnv } from '../support/harness.ts'
+import { contract, expectError, fund, get, ok, post, user } from './helpers.ts'
+
+describe.each(DATABASES)('events and webhooks on %s', (kind) => {
+  let env: TestEnv
+  let hook: Server
+  let hookUrl: string
+  const received: { headers: Record<string, string | string[] | undefined>; body: string }[] = []
+  beforeAll(async () => {
+    env = await startEnv(kind)
+    hook = createServer((req, res) => {
+      let body = ''
+      req.on('data', (c) => {
+        body += c
+      })
+      req.on('end', () => {
+        received.push({ headers: req.headers, body })
+        res.writeHead(200).end('ok')
+      })
+    })
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r))
+    hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`
+  })
+  afterAll(async () => {
+    await env.close()
+    await new Promise((r) => hook.close(r))
+  })
+
+  it('lists only my events, newest first, with the event shape', async () => {
+    const d = await contract(env, {}, [10_000, 20_000])
+    await fund(env, d)
+    const s = await user(env, 'stranger')
+    const mine = ok(await get(env, d.client.token, '/v1/events'))
+    expect(mine).toMatchObject({ object: 'list', has_more: false })
+    expect(mine.data.map((e: { type: string }) => e.type)).toEqual([
+      'milestone.funded',
+      'milestone.funded',
+      'contract.created',
+      'offer.accepted',
+      'offer.created',
+    ])
+    const e = mine.data[0]
+    expect(e).toMatchObject({
+      object: 'event',
+      type: 'milestone.funded',
+      data: { object: { object: 'milestone', id: d.ids[1], state: 'funded' } },
+    })
+    expect(e.id).toMatch(/^evt_/)
+    expect(new Date(e.created_at).toISOString()).toBe(e.created_at)
+    expect(ok(await get(env, d.freelancer.token, '/v1/events')).data.map((x: { id: string }) => x.id)).toEqual(
+      mine.data.map((x: { id: string }) => x.id),
+    )
+    expect(ok(await get(env, s.token, '/v1/events')).data).toEqual([])
+    expectError(await get(env, undefined, '/v1/events'), 401, 'authentication_required')
+  })
+
+  it('filters by type (exact or prefix.*) and contract_id, and paginates with starting_after', async () => {
+    const a = await contract(env, {}, [10_000])
+    const b = await contract(env, {}, [10_000])
+    // a's client also has a second contract (with b's freelancer); b's contract is none of its business
+    const o = ok(
+      await post(env, a.client.token, '/v1/offers', {
+        role: 'client',
+        counterparty_email: b.freelancer.email,
+        title: 'Two',
+        currency: 'USD',
+        payment_mode: 'by_milestone',
+        milestones: [{ title: 's', amount: 5_000 }],
+      }),
+      201,
+    )
+    const second = ok(await post(env, b.freelancer.token, `/v1/offers/${o.id}/accept`, { revision: 1 })).contract_id
+    await fund(env, a)
+    const t = a.client.token
+    expect(
+      ok(await get(env, t, '/v1/events?type=milestone.funded')).data.map(
+        (e: { data: { object: { id: string } } }) => e.data.object.id,
+      ),
+    ).toEqual([a.ids[0]])
+    expect(ok(await get(env, t, '/v1/events?type=offer.*')).data.map((e: { type: string }) => e.type)).toEqual([
+      'offer.accepted',
+      'offer.created',
+      'offer.accepted',
+      'offer.created',
+    ])
+    expect(ok(await get(env, t, `/v1/events?contract_id=${second}`)).data.map((e: { type: string }) => e.type)).toEqual(
+      ['contract.created'],
+    )
+    expect(ok(await get(env, t, `/v1/events?contract_id=${a.cid}&type=contract.created`)).data).toHaveLength(1)
+    expect(ok(await get(env, t, `/v1/events?contract_id=${b.cid}`)).data).toEqual([])
+    const all = ok(await get(env, t, '/v1/events')).data.map((e: { id: string }) => e.id)
+    expect(all).toHaveLength(7)
+    const seen: string[] = []
+    let after = ''
+    for (let page = 0; page < 5; page++) {
+      const p = ok(await get(env, t, `/v1/events?limit=3${after ? `&starting_after=${after}` : ''}`))
+      seen.push(...p.data.map((e: { id: string }) => e.id))
+      if (!p.has_more) break
+      after = p.data.at(-1).id
+    }
+    expect(seen).toEqual(all)
+  })
+
+  it('creates a webhook endpoint (201, secret shown once), lists it without the secret, deletes it', async () => {
+    const u = await user(env)
+    const w = ok(
+      await post(env, u.token, '/v1/webhook_endpoints', {
+        url: hookUrl,
+        enabled_events: ['milestone.funded', 'dispute.opened'],
+      }),
+      201,
+    )
+    expect(w).toMatchObject({
+      object: 'webhook_endpoint',
+      url: hookUrl,
+      enabled_events: ['milestone.funded', 'dispute.opened'],
+      enabled: true,
+    })
+    expect(w.id).toMatch(/^whe_/)
+    expect(w.secret).toMatch(/^whsec_/)
+    const list = ok(await get(env, u.token, '/v1/webhook_endpoints'))
+    expect(list).toMatchObject({ object: 'list', has_more: false })
+    expect(list.data.map((x: { id: string }) => x.id)).toEqual([w.id])
+    expect(list.data[0].secret).toBeUndefined()
+    expect(JSON.stringify(list)).not.toContain(w.secret)
+    const other = await user(env)
+    expect(ok(await get(env, other.token, '/v1/webhook_endpoints')).data).toEqual([])
+    expectError(
+      await call(env, 'DELETE', `/v1/webhook_endpoints/${w.id}`, { token: other.token }),
+      404,
+      'resource_missing',
+    )
+    expectError(await get(env, other.token, `/v1/webhook_endpoints/${w.id}/deliveries`), 404, 'resource_missing')
+    expect(ok(await call(env, 'DELETE', `/v1/webhook_endpoints/${w.id}`, { token: u.token }))).toMatchObject({
+      id: w.id,
+      deleted: true,
+    })
+    expect(ok(await get(env, u.token, '/v1/webhook_endpoints')).data).toEqual([])
+    expectError(await call(env, 'DELETE', `/v1/webhook_endpoints/${w.id}`, { token: u.token }), 404, 'resource_missing')
+  })
+
+  it('validates webhook endpoints', async () => {
+    const u = await user(env)
+    const url = '/v1/webhook_endpoints'
+    expectError(
+      await post(env, u.token, url, { url: 'ftp://example.com/x', enabled_events: ['*'] }),
+      400,
+      'parameter_invalid',
+      'url',
+    )
+    expectError(
+      await post(env, u.token, url, { url: 'not a url at all', enabled_events: ['*'] }),
+      400,
+      'parameter_invalid',
+      'url',
+    )
+    expectError(
+      await post(env, u.token, url, { url: 'https://user:pw@example.com/x', enabled_events: ['*'] }),
+      400,
+      'parameter_invalid',
+      'url',
+    )
+    expectError(
+      await post(env, u.token, url, { url: hookUrl, enabled_events: [] }),
+      400,
+      'parameter_invalid',
+      'enabled_events',
+    )
+    expectError(
+      await post(env, u.token, url, { url: hookUrl, enabled_events: ['Not An Event'] }),
+      400,
+      'parameter_invalid',
+      'enabled_events[0]',
+    )
+    expectError(await post(env, u.token, url, { url: hookUrl }), 400, 'parameter_missing', 'enabled_events')
+    expectError(
+      await post(env, u.token, url, { url: hookUrl, enabled_events: ['*'], secret: 'mine' }),
+      400,
+      'parameter_unknown',
+      'secret',
+    )
+    expectError(
+      await post(env, undefined, url, { url: hookUrl, enabled_events: ['*'] }),
+      401,
+      'authentication_required',
+    )
+    expectError(await get(env, undefined, url), 401, 'authentication_required')
+  })
+
+  it('refuses private webhook URLs unless TRANCHE_WEBHOOK_ALLOW_PRIVATE is set', async () => {
+    const strict = await startEnv(kind, { TRANCHE_WEBHOOK_ALLOW_PRIVATE: '' })
+    try {
+      const u = await user(strict)
+      for (const bad of [
+        'http://127.0.0.1:8080/x',
+        'http://10.1.2.3/x',
+        'http://192.168.0.1/x',
+        'http://[::1]/x',
+        'http://169.254.169.254/latest',
+      ]) {
+        expectError(
+          await post(strict, u.token, '/v1/webhook_endpoints', { url: bad, enabled_events: ['*'] }),
+          400,
+          'parameter_invalid',
+          'url',
+        )
+      }
+    } finally {
+      await strict.close()
+    }
+  })
+
+  it('logs deliveries for matching events, delivers them signed, and redelivers on request (202)', async () => {
+    const d = await contract(env, {}, [10_000])
+    const all = ok(
+      await post(env, d.freelancer.token, '/v1/webhook_endpoints', { url: hookUrl, enabled_events: ['*'] }),
+      201,
+    )
+    const some = ok(
+      await post(env, d.freelancer.token, '/v1/webhook_endpoints', {
+        url: hookUrl,
+        enabled_events: ['milestone.submitted'],
+      }),
+      201,
+    )
+    await fund(env, d)
+    const log = ok(await get(env, d.freelancer.token, `/v1/webhook_endpoints/${all.id}/deliveries`))
+    expect(log).toMatchObject({ object: 'list', has_more: false })
+    expect(log.data).toHaveLength(1)
+    const funded = ok(await get(env, d.freelancer.token, '/v1/events?type=milestone.funded')).data[0]
+    expect(log.data[0]).toMatchObject({
+      object: 'webhook_delivery',
+      endpoint_id: all.id,
+      event_id: funded.id,
+      status: 'pending',
+      attempts: 0,
+    })
+    expect(log.data[0].id).toMatch(/^whd_/)
+    expect(ok(await get(env, d.freelancer.token, `/v1/webhook_endpoints/${some.id}/deliveries`)).data).toEqual([])
+    // the client has no endpoint: nothing is logged for it
+    expect(ok(await get(env, d.client.token, '/v1/webhook_endpoints')).data).toEqual([])
+
+    received.length = 0
+    await env.rt.worker.dispatchDeliveries()
+    for (let i = 0; i < 100 && received.length < 1; i++) await new Promise((r) => setTimeout(r, 20))
+    expect(received).toHaveLength(1)
+    const got = received[0]!
+    expect(JSON.parse(got.body)).toMatchObject({ id: funded.id, object: 'event', type: 'milestone.funded' })
+    const sig = String(got.headers['tranche-signature'])
+    const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(sig)
+    expect(m).not.toBeNull()
+    expect(m![2]).toBe(createHmac('sha256', all.secret).update(`${m![1]}.${got.body}`).digest('hex'))
+    let status = ''
+    for (let i = 0; i < 100 && status !== 'delivered'; i++) {
+      await new Promise((r) => setTimeout(r, 20))
+      status = ok(await get(env, d.freelancer.token, `/v1/webhook_endpoints/${all.id}/deliveries`)).data[0].status
+    }
+    expect(status).toBe('delivered')
+
+    const retried = await post(env, d.freelancer.token, `/v1/webhook_deliveries/${log.data[0].id}/retry`)
+    expect(retried.status).toBe(202)
+    expect(retried.body).toMatchObject({ id: log.data[0].id, status: 'pending' })
+    expectError(
+      await post(env, d.client.token, `/v1/webhook_deliveries/${log.data[0].id}/retry`),
+      404,
+      'resource_missing',
+    )
+    expectError(
+      await post(env, d.freelancer.token, '/v1/webhook_deliveries/whd_doesnotexist/retry'),
+      404,
+      'resource_missing',
+    )
+    expectError(
+      await post(env, d.freelancer.token, `/v1/webhook_deliveries/${log.data[0].id}/retry`, { now: true }),
+      400,
+      'parameter_unknown',
+      'now',
+    )
+    expectError(
+      await post(env, undefined, `/v1/webhook_deliveries/${log.data[0].id}/retry`),
+      401,
+      'authentication_required',
+    )
+    received.length = 0
+    await env.rt.worker.dispatchDeliveries()
+    for (let i = 0; i < 100 && received.length < 1; i++) await new Promise((r) => setTimeout(r, 20))
+    expect(received.map((r) => JSON.parse(r.body).id)).toEqual([funded.id])
+  })
+
+  it('paginates the delivery log', async () => {
+    const d = await contract(env, {}, [10_000, 10_000, 10_000])
+    const w = ok(
+      await post(env, d.client.token, '/v1/webhook_endpoints', { url: hookUrl, enabled_events: ['milestone.funded'] }),
+      201,
+    )
+    await fund(env, d)
+    const p1 = ok(await get(env, d.client.token, `/v1/webhook_endpoints/${w.id}/deliveries?limit=2`))
+    expect(p1.data).toHaveLength(2)
+    expect(p1.has_more).toBe(true)
+    const p2 = ok(
+      await get(
+        env,
+        d.client.token,
+        `/v1/webhook_endpoints/${w.id}/deliveries?limit=2&starting_after=${p1.data[1].id}`,
+      ),
+    )
+    expect(p2.data).toHaveLength(1)
+    expect(p2.has_more).toBe(false)
+    expect(new Set([...p1.data, ...p2.data].map((x: { event_id: string }) => x.event_id)).size).toBe(3)
+  })
+})

@@ -1,0 +1,232 @@
+/** Balances, payouts, statements (JSON and CSV) and ledger entries (SPEC §7). */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { adminUser, advance, DATABASES, startEnv, type TestEnv } from '../support/harness.ts'
+import {
+  balance,
+  DAY,
+  type Deal,
+  eventTypes,
+  expectError,
+  funded,
+  get,
+  ok,
+  type Party,
+  post,
+  raw,
+  user,
+} from './helpers.ts'
+
+describe.each(DATABASES)('money on %s', (kind) => {
+  let env: TestEnv
+  let admin: Party
+  let d: Deal
+  let releasedAt: string
+  let availableAt: string
+  let paidAt: string
+  let payoutId: string
+  beforeAll(async () => {
+    env = await startEnv(kind)
+    admin = (await adminUser(env)) as Party
+    // the freelancer earns 90,000 (100,000 less 10%), waits out the 5-day hold and pays out 30,000
+    d = await funded(env, {}, [100_000])
+    await advance(env, 3600)
+    releasedAt = ok(await get(env, admin.token, '/v1/test_clock')).now
+    ok(await post(env, d.client.token, `/v1/milestones/${d.ids[0]}/approve`))
+    await advance(env, 5 * DAY)
+    availableAt = ok(await get(env, admin.token, '/v1/test_clock')).now
+    await advance(env, 3600)
+    paidAt = ok(await get(env, admin.token, '/v1/test_clock')).now
+    payoutId = ok(await post(env, d.freelancer.token, '/v1/payouts', { amount: 30_000, currency: 'USD' }), 201).id
+  })
+  afterAll(async () => env.close())
+
+  it('shows balances per currency: available and pending', async () => {
+    const b = ok(await get(env, d.freelancer.token, '/v1/balances'))
+    expect(b).toMatchObject({ object: 'list', has_more: false })
+    expect(b.data).toEqual([{ object: 'balance', currency: 'USD', available: 60_000, pending: 0 }])
+    const fresh = await user(env)
+    expect(ok(await get(env, fresh.token, '/v1/balances')).data).toEqual([])
+    expectError(await get(env, undefined, '/v1/balances'), 401, 'authentication_required')
+  })
+
+  it('pays out available money (201) and refuses more than available (409 insufficient_funds)', async () => {
+    const p = ok(await get(env, d.freelancer.token, '/v1/payouts'))
+    expect(p).toMatchObject({ object: 'list', has_more: false })
+    expect(p.data).toEqual([
+      {
+        id: payoutId,
+        object: 'payout',
+        user_id: d.freelancer.id,
+        currency: 'USD',
+        amount: 30_000,
+        status: 'paid',
+        created_at: paidAt,
+      },
+    ])
+    expect(payoutId).toMatch(/^pay_/)
+    expectError(
+      await post(env, d.freelancer.token, '/v1/payouts', { amount: 60_001, currency: 'USD' }),
+      409,
+      'insufficient_funds',
+    )
+    expectError(
+      await post(env, d.freelancer.token, '/v1/payouts', { amount: 1, currency: 'EUR' }),
+      409,
+      'insufficient_funds',
+    )
+    // pending money cannot be paid out either
+    expectError(
+      await post(env, d.client.token, '/v1/payouts', { amount: 1, currency: 'USD' }),
+      409,
+      'insufficient_funds',
+    )
+    expect(await balance(env, d.freelancer.token)).toEqual({ available: 60_000, pending: 0 })
+    expect((await eventTypes(env, d.freelancer.token))[0]).toBe('payout.paid')
+    expect(await eventTypes(env, d.client.token)).not.toContain('payout.paid')
+    expectError(await post(env, d.freelancer.token, '/v1/payouts', { amount: 1 }), 400, 'parameter_missing', 'currency')
+    expectError(
+      await post(env, d.freelancer.token, '/v1/payouts', { amount: 1, currency: 'USD', to: 'x' }),
+      400,
+      'parameter_unknown',
+      'to',
+    )
+    expectError(
+      await post(env, undefined, '/v1/payouts', { amount: 1, currency: 'USD' }),
+      401,
+      'authentication_required',
+    )
+  })
+
+  it('lists payouts newest first with pagination; only my own', async () => {
+    const u = await funded(env, {}, [10_000])
+    ok(await post(env, u.client.token, `/v1/milestones/${u.ids[0]}/approve`))
+    await advance(env, 5 * DAY)
+    const ids: string[] = []
+    for (const amount of [1_000, 2_000, 3_000]) {
+      ids.push(ok(await post(env, u.freelancer.token, '/v1/payouts', { amount, currency: 'USD' }), 201).id)
+      await advance(env, 1)
+    }
+    const p1 = ok(await get(env, u.freelancer.token, '/v1/payouts?limit=2'))
+    expect(p1.data.map((x: { amount: number }) => x.amount)).toEqual([3_000, 2_000])
+    expect(p1.has_more).toBe(true)
+    const p2 = ok(await get(env, u.freelancer.token, `/v1/payouts?limit=2&starting_after=${p1.data[1].id}`))
+    expect(p2.data.map((x: { id: string }) => x.id)).toEqual([ids[0]])
+    expect(p2.has_more).toBe(false)
+    expect(await balance(env, u.freelancer.token)).toEqual({ available: 9_000 - 6_000, pending: 0 })
+    expect(ok(await get(env, d.client.token, '/v1/payouts')).data).toEqual([])
+  })
+
+  it('gives a JSON statement with running balances (available, or pending with account=pending)', async () => {
+    const s = ok(await get(env, d.freelancer.token, '/v1/statements?currency=USD'))
+    expect(s).toMatchObject({
+      object: 'statement',
+      account: 'available',
+      currency: 'USD',
+      opening_balance: 0,
+      closing_balance: 60_000,
+    })
+    expect(s.data.map((l: { kind: string; amount: number; balance: number }) => [l.kind, l.amount, l.balance])).toEqual(
+      [
+        ['hold_release', 90_000, 90_000],
+        ['payout', -30_000, 60_000],
+      ],
+    )
+    expect(s.data[0].date).toBe(availableAt)
+    expect(s.data[1].date).toBe(paidAt)
+    expect(s.data[0].entry_id).toMatch(/^je_/)
+    const p = ok(await get(env, d.freelancer.token, '/v1/statements?currency=USD&account=pending'))
+    expect(p.data.map((l: { kind: string; amount: number; balance: number }) => [l.kind, l.amount, l.balance])).toEqual(
+      [
+        ['release', 90_000, 90_000],
+        ['hold_release', -90_000, 0],
+      ],
+    )
+    expect(p.data[0]).toMatchObject({ date: releasedAt, contract_id: d.cid, milestone_id: d.ids[0] })
+  })
+
+  it('filters a statement by from/to with the opening balance carried in', async () => {
+    const from = ok(
+      await get(env, d.freelancer.token, `/v1/statements?currency=USD&from=${encodeURIComponent(paidAt)}`),
+    )
+    expect(from).toMatchObject({ opening_balance: 90_000, closing_balance: 60_000, from: paidAt })
+    expect(from.data.map((l: { kind: string }) => l.kind)).toEqual(['payout'])
+    const to = ok(await get(env, d.freelancer.token, `/v1/statements?currency=USD&to=${encodeURIComponent(paidAt)}`))
+    expect(to.data.map((l: { kind: string }) => l.kind)).toEqual(['hold_release'])
+    const day = paidAt.slice(0, 10)
+    const sameDay = ok(await get(env, d.freelancer.token, `/v1/statements?currency=USD&from=${day}&to=${day}`))
+    expect(sameDay.data.map((l: { kind: string }) => l.kind)).toContain('payout')
+    expect(ok(await get(env, d.freelancer.token, '/v1/statements?currency=EUR')).data).toEqual([])
+  })
+
+  it('gives the statement as CSV with a header row and running balances', async () => {
+    const res = await raw(env, 'GET', '/v1/statements?currency=USD&format=csv', {
+      authorization: `Bearer ${d.freelancer.token}`,
+    })
+    expect(res.status).toBe(200)
+    expect(res.headers['content-type']).toMatch(/^text\/csv/)
+    expect(String(res.headers['content-disposition'])).toMatch(/attachment/)
+    const rows = res.text
+      .trim()
+      .split(/\r?\n/)
+      .map((r) => r.split(','))
+    expect(rows[0]).toEqual([
+      'date',
+      'entry_id',
+      'kind',
+      'description',
+      'contract_id',
+      'milestone_id',
+      'currency',
+      'amount',
+      'balance',
+    ])
+    expect(rows).toHaveLength(3)
+    const col = (name: string) => rows[0]!.indexOf(name)
+    expect(rows.slice(1).map((r) => [r[col('kind')], r[col('currency')], r[col('amount')], r[col('balance')]])).toEqual(
+      [
+        ['hold_release', 'USD', '90000', '90000'],
+        ['payout', 'USD', '-30000', '60000'],
+      ],
+    )
+    expect(rows[1]![col('date')]).toBe(availableAt)
+  })
+
+  it('validates statement queries', async () => {
+    const t = d.freelancer.token
+    expectError(await get(env, t, '/v1/statements'), 400, 'parameter_missing', 'currency')
+    expectError(await get(env, t, '/v1/statements?currency=USD&format=xml'), 400, 'parameter_invalid', 'format')
+    expectError(await get(env, t, '/v1/statements?currency=USD&from=yesterday'), 400, 'parameter_invalid', 'from')
+    expectError(await get(env, t, '/v1/statements?currency=USD&account=escrow'), 400, 'parameter_invalid', 'account')
+    expectError(await get(env, t, '/v1/statements?currency=USD&user=usr_x'), 400, 'parameter_unknown', 'user')
+    expectError(await get(env, undefined, '/v1/statements?currency=USD'), 401, 'authentication_required')
+  })
+
+  it('lists my ledger lines newest first with pagination; never another user’s', async () => {
+    const all = ok(await get(env, d.freelancer.token, '/v1/ledger/entries'))
+    expect(all).toMatchObject({ object: 'list', has_more: false })
+    expect(
+      all.data.map((l: { kind: string; account: string; amount: number }) => [l.kind, l.account, l.amount]),
+    ).toEqual([
+      ['payout', 'available', -30_000],
+      ['hold_release', 'available', 90_000],
+      ['hold_release', 'pending', -90_000],
+      ['release', 'pending', 90_000],
+    ])
+    expect(all.data[3]).toMatchObject({
+      object: 'ledger_line',
+      currency: 'USD',
+      contract_id: d.cid,
+      milestone_id: d.ids[0],
+      created_at: releasedAt,
+    })
+    const p1 = ok(await get(env, d.freelancer.token, '/v1/ledger/entries?limit=3'))
+    expect(p1.has_more).toBe(true)
+    const p2 = ok(await get(env, d.freelancer.token, `/v1/ledger/entries?limit=3&starting_after=${p1.data[2].id}`))
+    expect(p2.data.map((l: { kind: string }) => l.kind)).toEqual(['release'])
+    expect(p2.has_more).toBe(false)
+    // the client paid through the rail: no lines on the client's own accounts
+    expect(ok(await get(env, d.client.token, '/v1/ledger/entries')).data).toEqual([])
+    expectError(await get(env, undefined, '/v1/ledger/entries'), 401, 'authentication_required')
+    expect(ok(await get(env, admin.token, '/v1/admin/verify')).ok).toBe(true)
+  })
+})
