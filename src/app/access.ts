@@ -20,15 +20,16 @@ export async function contractFor(
   objectId: string,
   actor: Actor,
   what = 'object',
+  lock = false,
 ): Promise<Versioned<Contract>> {
   const id = objectId.startsWith('ctr_') ? objectId : await contractIdOf(db, objectId)
-  const v = id ? await loadContract(db, id) : null
+  const v = id ? await loadContract(db, id, lock) : null
   if (!v || !canSee(v.value, actor)) return fail('resource_missing', `No such ${what}: ${objectId}.`)
   return v
 }
 
-export async function offerFor(db: Kysely<DB>, id: string, actor: Actor): Promise<Versioned<Offer>> {
-  const v = await loadOffer(db, id)
+export async function offerFor(db: Kysely<DB>, id: string, actor: Actor, lock = false): Promise<Versioned<Offer>> {
+  const v = await loadOffer(db, id, lock)
   if (!v || !canSee(v.value, actor, false)) return fail('resource_missing', `No such offer: ${id}.`)
   return v
 }

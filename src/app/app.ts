@@ -13,7 +13,7 @@ import { classify, type Store } from '../store/database.ts'
 import { saveContract, saveOffer, VersionConflict, type Versioned } from '../store/repos/aggregate-repo.ts'
 import { appendAudit } from '../store/repos/audit-repo.ts'
 import { insertEvents } from '../store/repos/event-repo.ts'
-import { completeKey, type KeyClaims } from '../store/repos/idempotency-repo.ts'
+import { completeKey, type KeyClaims, lockKey } from '../store/repos/idempotency-repo.ts'
 import { NegativeBalance, postEntries } from '../store/repos/ledger-repo.ts'
 import { applyTimers } from '../store/repos/timer-repo.ts'
 import type { DB } from '../store/schema.ts'
@@ -68,6 +68,11 @@ export class Tx {
 
   ctx(actor: Actor = this.actor): DecisionContext {
     return { now: this.now, actor, newId }
+  }
+
+  /** Whether reads of state that a command will change should lock their rows (PostgreSQL). */
+  get locks(): boolean {
+    return this.app.store.caps.rowLocks
   }
 
   /** Wakes the worker after the commit (something for it to send). */
@@ -173,6 +178,7 @@ export interface CommandOptions {
 /** The body of one command inside a transaction: the command itself, then its idempotent response. */
 export async function execute<T>(trx: Transaction<DB>, app: App, opts: CommandOptions, fn: (tx: Tx) => Promise<T>) {
   const tx = new Tx(trx, app, app.clock.now(), opts.actor)
+  if (opts.idem && tx.locks) await lockKey(trx, opts.idem.userId, opts.idem.key)
   const value = await fn(tx)
   if (opts.idem)
     await completeKey(trx, opts.idem.userId, opts.idem.key, opts.idem.status, opts.idem.render(value), opts.idem.hash)

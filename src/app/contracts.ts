@@ -32,7 +32,7 @@ async function decideAndCommit(
   action: string,
   paymentMethod?: string,
 ) {
-  const before = await contractFor(tx.db, target, tx.actor, what)
+  const before = await contractFor(tx.db, target, tx.actor, what, tx.locks)
   const d = await decide(before.value)
   await tx.commitContract(before, d, action, paymentMethod)
   return d.contract
@@ -52,7 +52,9 @@ export async function milestoneCommand(
       cmd.type.includes('refund_') ? 'refund request' : 'milestone',
       async (c) => {
         const credit =
-          cmd.type === 'fund' || cmd.type === 'approve' ? await balanceOf(tx.db, available(c.clientId), c.currency) : 0n
+          cmd.type === 'fund' || cmd.type === 'approve'
+            ? await balanceOf(tx.db, available(c.clientId), c.currency, tx.locks)
+            : 0n
         return decideMilestone(c, { ...cmd, credit } as MilestoneCommand, tx.ctx())
       },
       `milestone.${cmd.type}`,

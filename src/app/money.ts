@@ -47,7 +47,7 @@ export async function createPayout(
   if (!isSupportedCurrency(input.currency))
     fail('currency_unsupported', `Currency ${input.currency} is not supported.`, 'currency')
   return run(app, { actor, idem }, async (tx) => {
-    const have = await balanceOf(tx.db, available(actor.id), input.currency)
+    const have = await balanceOf(tx.db, available(actor.id), input.currency, tx.locks)
     if (input.amount > have) fail('insufficient_funds', `Only ${have} ${input.currency} is available.`, 'amount')
     const id = newId('pay')
     await tx.entries([

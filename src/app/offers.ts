@@ -41,7 +41,10 @@ export async function offerCommand(
       ? { type: 'counter', terms: validateTerms(cmd.terms, { minimumMajor: app.config.minimumMilestoneMajor }) }
       : cmd
   return run(app, { actor, idem }, async (tx) => {
-    const before = cmd.type === 'expire' ? await loadOffer(tx.db, offerId) : await offerFor(tx.db, offerId, actor)
+    const before =
+      cmd.type === 'expire'
+        ? await loadOffer(tx.db, offerId, tx.locks)
+        : await offerFor(tx.db, offerId, actor, tx.locks)
     if (!before) return null
     const d = decideOffer(before.value, decided, tx.ctx())
     if (d.offer === before.value) return presentOffer(before.value)

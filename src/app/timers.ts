@@ -23,7 +23,7 @@ export async function runTimer(app: App, t: DueTimer): Promise<boolean> {
     if (Number(del.numDeletedRows) !== 1) return false
     switch (t.kind) {
       case 'offer_expiry': {
-        const before = await loadOffer(tx.db, t.payload.offerId!)
+        const before = await loadOffer(tx.db, t.payload.offerId!, tx.locks)
         if (!before) return true
         const d = decideOffer(before.value, { type: 'expire' }, tx.ctx())
         if (d.offer !== before.value) await tx.commitOffer(before, d, 'offer.expire')
@@ -33,7 +33,7 @@ export async function runTimer(app: App, t: DueTimer): Promise<boolean> {
         await releaseHold(tx, t.payload)
         return true
       default: {
-        const before = await loadContract(tx.db, t.payload.contractId!)
+        const before = await loadContract(tx.db, t.payload.contractId!, tx.locks)
         if (!before) return true
         const d = decideContract(before.value, { type: 'timer', timer: t }, tx.ctx())
         if (d.events.length || d.entries.length || d.timers.set.length || d.timers.cancel.length) {

@@ -141,10 +141,13 @@ export const approve = (app: App, actor: ReturnType<typeof userActor>, mid: stri
   })
 
 /** A rail whose charge waits until `parties` charges are in flight (or a timeout), so racing commands both read first. */
-export function barrierRail(parties: number, timeoutMs: number): PaymentRail {
+export function barrierRail(parties: number, timeoutMs: number): PaymentRail & { arrivals(): number } {
   let waiting: (() => void)[] = []
+  let arrived = 0
   return {
+    arrivals: () => arrived,
     async charge() {
+      arrived++
       await new Promise<void>((resolve) => {
         waiting.push(resolve)
         if (waiting.length >= parties) {

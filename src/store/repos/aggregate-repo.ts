@@ -23,8 +23,13 @@ export interface Versioned<T> {
 
 type Table = 'offers' | 'contracts'
 
-async function load<T>(db: Kysely<DB>, table: Table, id: string): Promise<Versioned<T> | null> {
-  const row = await db.selectFrom(table).select(['data', 'version']).where('id', '=', id).executeTakeFirst()
+/**
+ * `lock` (databases with row locks): the row stays locked until the transaction ends, so a second command on the
+ * same contract waits and then decides on the state the first one left — before it can touch the payment rail.
+ */
+async function load<T>(db: Kysely<DB>, table: Table, id: string, lock = false): Promise<Versioned<T> | null> {
+  const q = db.selectFrom(table).select(['data', 'version']).where('id', '=', id)
+  const row = await (lock ? q.forUpdate() : q).executeTakeFirst()
   return row ? { value: decode<T>(row.data), version: num(row.version) } : null
 }
 
@@ -59,8 +64,8 @@ async function save(
   if (Number(res.numUpdatedRows) !== 1) throw new VersionConflict(v.id)
 }
 
-export const loadOffer = (db: Kysely<DB>, id: string) => load<Offer>(db, 'offers', id)
-export const loadContract = (db: Kysely<DB>, id: string) => load<Contract>(db, 'contracts', id)
+export const loadOffer = (db: Kysely<DB>, id: string, lock = false) => load<Offer>(db, 'offers', id, lock)
+export const loadContract = (db: Kysely<DB>, id: string, lock = false) => load<Contract>(db, 'contracts', id, lock)
 export const saveOffer = (db: Kysely<DB>, o: Offer, version: number | null) => save(db, 'offers', o, version)
 
 export async function saveContract(db: Kysely<DB>, c: Contract, version: number | null) {

@@ -3,7 +3,7 @@
  * is stored in the command's own transaction. A claim whose command never committed (a crash) goes stale and can
  * be taken over.
  */
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import { isUniqueViolation } from '../database.ts'
 import { type DB, num } from '../schema.ts'
 
@@ -21,6 +21,7 @@ export async function claimKey(
   key: string,
   hash: string,
   realNow: number,
+  rowLocks = false,
 ): Promise<Claim> {
   try {
     await db
@@ -37,21 +38,40 @@ export async function claimKey(
     .where('user_id', '=', userId)
     .where('key', '=', key)
     .executeTakeFirst()
-  if (!row) return claimKey(db, userId, key, hash, realNow)
+  if (!row) return claimKey(db, userId, key, hash, realNow, rowLocks)
   if (row.request_hash !== hash) return { kind: 'reused' }
   if (row.status === 'done') return { kind: 'replay', status: num(row.response_status), body: row.response_body ?? '' }
   if (realNow - num(row.created_at) > STALE_CLAIM_MS) {
-    const res = await db
-      .updateTable('idempotency_keys')
-      .set({ created_at: BigInt(realNow) })
-      .where('user_id', '=', userId)
-      .where('key', '=', key)
-      .where('status', '=', 'in_flight')
-      .where('created_at', '=', row.created_at)
-      .executeTakeFirst()
-    if (Number(res.numUpdatedRows) === 1) return { kind: 'claimed' }
+    // On PostgreSQL a command holds an advisory lock on its key for its whole transaction (lockKey): a claim is
+    // taken over only when no transaction holds it — the command died — however long a live one takes.
+    const takeOver = async (trx: Kysely<DB>) => {
+      if (rowLocks && !(await tryLockKey(trx, userId, key))) return false
+      const res = await trx
+        .updateTable('idempotency_keys')
+        .set({ created_at: BigInt(realNow) })
+        .where('user_id', '=', userId)
+        .where('key', '=', key)
+        .where('status', '=', 'in_flight')
+        .where('created_at', '=', row.created_at)
+        .executeTakeFirst()
+      return Number(res.numUpdatedRows) === 1
+    }
+    if (await db.transaction().execute(takeOver)) return { kind: 'claimed' }
   }
   return { kind: 'in_use' }
+}
+
+const lockId = (userId: string, key: string) => sql`hashtextextended(${`idem:${userId}:${key}`}, 0)`
+
+/** Holds the key's advisory lock until the command's transaction ends (PostgreSQL). */
+export async function lockKey(db: Kysely<DB>, userId: string, key: string) {
+  await sql`select pg_advisory_xact_lock(${lockId(userId, key)})`.execute(db)
+}
+
+/** Takes the key's advisory lock for this transaction if no other transaction holds it (PostgreSQL). */
+export async function tryLockKey(db: Kysely<DB>, userId: string, key: string): Promise<boolean> {
+  const r = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(${lockId(userId, key)}) as ok`.execute(db)
+  return r.rows[0]?.ok === true
 }
 
 /** Stores the response; runs inside the command's transaction (the claim row may or may not exist yet). */
@@ -88,7 +108,7 @@ export interface KeyClaims {
 
 /** Claims as rows (PostgreSQL): visible to every server sharing the database. */
 export const rowClaims = (db: Kysely<DB>): KeyClaims => ({
-  claim: (userId, key, hash, realNow) => claimKey(db, userId, key, hash, realNow),
+  claim: (userId, key, hash, realNow) => claimKey(db, userId, key, hash, realNow, true),
   release: (userId, key) => releaseKey(db, userId, key),
 })
 

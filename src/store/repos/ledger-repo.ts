@@ -57,13 +57,10 @@ export async function postEntries(db: Kysely<DB>, entries: readonly JournalEntry
   }
 }
 
-export async function balanceOf(db: Kysely<DB>, account: string, currency: string): Promise<bigint> {
-  const row = await db
-    .selectFrom('accounts')
-    .select('balance')
-    .where('account', '=', account)
-    .where('currency', '=', currency)
-    .executeTakeFirst()
+/** An account's balance; with `lock` (row-lock databases) it stays locked until the transaction ends. */
+export async function balanceOf(db: Kysely<DB>, account: string, currency: string, lock = false): Promise<bigint> {
+  const q = db.selectFrom('accounts').select('balance').where('account', '=', account).where('currency', '=', currency)
+  const row = await (lock ? q.forUpdate() : q).executeTakeFirst()
   return big(row?.balance)
 }
 

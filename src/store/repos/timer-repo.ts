@@ -29,17 +29,15 @@ export async function applyTimers(db: Kysely<DB>, changes: TimerChanges, now: nu
         created_at: BigInt(now),
       })
       .onConflict((oc) =>
-        oc
-          .column('key')
-          .doUpdateSet({
-            kind: t.kind,
-            run_at: BigInt(t.runAt),
-            payload: JSON.stringify(t.payload),
-            attempts: 0,
-            lease_until: null,
-            lease_owner: null,
-            last_error: null,
-          }),
+        oc.column('key').doUpdateSet({
+          kind: t.kind,
+          run_at: BigInt(t.runAt),
+          payload: JSON.stringify(t.payload),
+          attempts: 0,
+          lease_until: null,
+          lease_owner: null,
+          last_error: null,
+        }),
       )
       .execute()
   }
