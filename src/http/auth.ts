@@ -3,7 +3,7 @@
  * HttpOnly cookie, which needs the CSRF header on writes (double submit). Runs before validation, so a request
  * without credentials gets 401 whatever its body.
  */
-import { timingSafeEqual } from 'node:crypto'
+import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { authenticate, type UserRow } from '../app/accounts.ts'
 import type { App } from '../app/app.ts'
@@ -26,16 +26,25 @@ declare module 'fastify' {
   }
 }
 
+/** Cookies by name; a value that is not valid percent-encoding is kept as sent (it then matches nothing). */
 export function parseCookies(header: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {}
+  const out: Record<string, string> = Object.create(null)
   for (const part of (header ?? '').split(';')) {
     const i = part.indexOf('=')
-    if (i > 0) out[part.slice(0, i).trim()] = decodeURIComponent(part.slice(i + 1).trim())
+    if (i <= 0) continue
+    const value = part.slice(i + 1).trim()
+    try {
+      out[part.slice(0, i).trim()] = decodeURIComponent(value)
+    } catch {
+      out[part.slice(0, i).trim()] = value
+    }
   }
   return out
 }
 
-const same = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b))
+/** Constant-time equality of two strings of any length or alphabet (digests have equal byte lengths). */
+const digest = (s: string) => createHash('sha256').update(s).digest()
+const same = (a: string, b: string) => timingSafeEqual(digest(a), digest(b))
 
 export function registerAuth(server: FastifyInstance, app: App) {
   server.decorateRequest('user', null)

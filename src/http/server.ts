@@ -21,7 +21,7 @@ import { offerRoutes } from './routes/offers.ts'
 import { serviceRoutes } from './routes/service.ts'
 import { trustRoutes } from './routes/trust.ts'
 import { userRoutes } from './routes/users.ts'
-import { registerSecurity } from './security.ts'
+import { frameworkErrors, registerSecurity } from './security.ts'
 import { registerWeb } from './web.ts'
 
 export interface ServerOptions {
@@ -37,11 +37,12 @@ export async function buildServer(app: App, opts: ServerOptions): Promise<Fastif
     // Behind a proxy, trust exactly one hop: the address it appended to X-Forwarded-For, not what the client sent.
     trustProxy: app.config.trustProxy ? (_address: string, hop: number) => hop < 1 : false,
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
+    frameworkErrors,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   // First: helmet headers, text checks and the route table must see every route registered after it.
-  await registerSecurity(server, app)
+  await registerSecurity(server)
   await server.register(swagger, { openapi: openapiInfo() })
   await server.register(swaggerUi, { routePrefix: '/docs' })
 

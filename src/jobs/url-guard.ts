@@ -3,25 +3,56 @@
  * private, link-local or otherwise internal addresses. Checked at registration and again at every delivery.
  */
 import { lookup } from 'node:dns/promises'
-import { isIP } from 'node:net'
+import { BlockList, isIP } from 'node:net'
 
-export function isPrivateAddress(ip: string): boolean {
-  if (isIP(ip) === 4) {
-    const [a, b] = ip.split('.').map(Number) as [number, number]
-    return (
-      a === 0 ||
-      a === 10 ||
-      a === 127 ||
-      (a === 169 && b === 254) ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 100 && b >= 64 && b <= 127) ||
-      a >= 224
-    )
-  }
-  const v = ip.toLowerCase()
-  if (v.startsWith('::ffff:')) return isPrivateAddress(v.slice(7))
-  return v === '::' || v === '::1' || v.startsWith('fc') || v.startsWith('fd') || v.startsWith('fe80')
+/**
+ * Addresses a webhook must never reach (unless TRANCHE_WEBHOOK_ALLOW_PRIVATE): IANA special-purpose ranges. Node's
+ * BlockList matches IPv4-mapped IPv6 (::ffff:127.0.0.1) against the IPv4 rules (so ::ffff:0:0/96 must not be listed:
+ * it would match every IPv4 address); IPv6 forms that embed an IPv4 address (IPv4-compatible, IPv4-translated,
+ * NAT64, 6to4, Teredo) are refused whole.
+ */
+const INTERNAL = (() => {
+  const b = new BlockList()
+  for (const [net, bits] of [
+    ['0.0.0.0', 8],
+    ['10.0.0.0', 8],
+    ['100.64.0.0', 10],
+    ['127.0.0.0', 8],
+    ['169.254.0.0', 16],
+    ['172.16.0.0', 12],
+    ['192.0.0.0', 24],
+    ['192.0.2.0', 24],
+    ['192.88.99.0', 24],
+    ['192.168.0.0', 16],
+    ['198.18.0.0', 15],
+    ['198.51.100.0', 24],
+    ['203.0.113.0', 24],
+    ['224.0.0.0', 4],
+    ['240.0.0.0', 4],
+  ] as const)
+    b.addSubnet(net, bits, 'ipv4')
+  for (const [net, bits] of [
+    ['::', 96], // unspecified, loopback and IPv4-compatible
+    ['::ffff:0:0:0', 96], // IPv4-translated
+    ['64:ff9b::', 96], // NAT64
+    ['64:ff9b:1::', 48],
+    ['100::', 64], // discard
+    ['2001::', 32], // Teredo
+    ['2001:db8::', 32], // documentation
+    ['2002::', 16], // 6to4
+    ['fc00::', 7], // unique local
+    ['fe80::', 10], // link-local
+    ['fec0::', 10], // site-local (deprecated)
+    ['ff00::', 8], // multicast
+  ] as const)
+    b.addSubnet(net, bits, 'ipv6')
+  return b
+})()
+
+export function isInternalAddress(ip: string): boolean {
+  const v = isIP(ip)
+  if (v === 0) return true
+  return INTERNAL.check(ip, v === 4 ? 'ipv4' : 'ipv6')
 }
 
 /** Returns a reason the URL is refused, or null when it may be used. */
@@ -37,8 +68,9 @@ export async function refuseUrl(url: string, allowPrivate: boolean): Promise<str
   if (allowPrivate) return null
   const host = u.hostname.replace(/^\[|\]$/g, '')
   try {
-    const addrs = isIP(host) ? [{ address: host }] : await lookup(host, { all: true })
-    if (addrs.some((a) => isPrivateAddress(a.address))) return 'points to a private or loopback address'
+    const addrs = isIP(host) ? [{ address: host }] : await lookup(host, { all: true, verbatim: true })
+    if (addrs.length === 0 || addrs.some((a) => isInternalAddress(a.address)))
+      return 'points to a private or loopback address'
   } catch {
     return 'does not resolve'
   }
