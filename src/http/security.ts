@@ -1,6 +1,5 @@
 import helmet from '@fastify/helmet'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { App } from '../app/app.ts'
 import { DomainError } from '../domain/errors.ts'
 import { errorBody } from './errors.ts'
 
