@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DATABASES, type TestEnv, advance, call, contract, startEnv } from '../support/harness.ts'
+import { advance, call, contract, DATABASES, startEnv, type TestEnv } from '../support/harness.ts'
 
 describe.each(DATABASES)('smoke on %s', (kind) => {
   let env: TestEnv
@@ -10,8 +10,17 @@ describe.each(DATABASES)('smoke on %s', (kind) => {
 
   it('funds, submits and auto-releases after the review window', async () => {
     const d = await contract(env, { review_days: 2 }, [50_000])
-    expect((await call(env, 'POST', `/v1/milestones/${d.ids[0]}/fund`, { token: d.client.token, body: {} })).status).toBe(200)
-    expect((await call(env, 'POST', `/v1/milestones/${d.ids[0]}/submit`, { token: d.freelancer.token, body: { message: 'done' } })).status).toBe(200)
+    expect(
+      (await call(env, 'POST', `/v1/milestones/${d.ids[0]}/fund`, { token: d.client.token, body: {} })).status,
+    ).toBe(200)
+    expect(
+      (
+        await call(env, 'POST', `/v1/milestones/${d.ids[0]}/submit`, {
+          token: d.freelancer.token,
+          body: { message: 'done' },
+        })
+      ).status,
+    ).toBe(200)
     await advance(env, 2 * 86_400)
     const m = await call(env, 'GET', `/v1/milestones/${d.ids[0]}`, { token: d.client.token })
     expect(m.body.state).toBe('released')

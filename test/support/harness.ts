@@ -2,10 +2,11 @@
  * Test harness: a real Tranche runtime (store, manual clock, worker) and its Fastify server for `inject`, on
  * SQLite (a temp file) or on the real PostgreSQL server (a fresh schema) when TRANCHE_TEST_DATABASE_URL is set.
  */
+
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { type Config, loadConfig } from '../../src/app/config.ts'
@@ -79,8 +80,14 @@ export async function call(
   const headers: Record<string, string> = { ...(opts.headers ?? {}) }
   if (opts.token) headers.authorization = `Bearer ${opts.token}`
   if (opts.idem) headers['idempotency-key'] = opts.idem
-  const res = await env.server.inject({ method, url, headers, ...(opts.body !== undefined ? { payload: opts.body as object } : {}) })
-  let body: any // the JSON answer of any endpoint; tests assert on its fields
+  const res = await env.server.inject({
+    method,
+    url,
+    headers,
+    ...(opts.body !== undefined ? { payload: opts.body as object } : {}),
+  })
+  // biome-ignore lint/suspicious/noExplicitAny: the JSON answer of any endpoint; tests assert on its fields
+  let body: any
   try {
     body = res.body ? JSON.parse(res.body) : undefined
   } catch {
@@ -121,11 +128,23 @@ export function terms(over: Record<string, unknown> = {}, amounts: number[] = [1
 export async function contract(env: TestEnv, over: Record<string, unknown> = {}, amounts: number[] = [100_000]) {
   const client = await user(env, 'client')
   const freelancer = await user(env, 'freelancer')
-  const offer = await call(env, 'POST', '/v1/offers', { token: client.token, body: { role: 'client', counterparty_email: freelancer.email, ...terms(over, amounts) } })
+  const offer = await call(env, 'POST', '/v1/offers', {
+    token: client.token,
+    body: { role: 'client', counterparty_email: freelancer.email, ...terms(over, amounts) },
+  })
   if (offer.status !== 201) throw new Error(`offer failed: ${offer.text}`)
-  const accepted = await call(env, 'POST', `/v1/offers/${offer.body.id}/accept`, { token: freelancer.token, body: { revision: 1 } })
+  const accepted = await call(env, 'POST', `/v1/offers/${offer.body.id}/accept`, {
+    token: freelancer.token,
+    body: { revision: 1 },
+  })
   const c = await call(env, 'GET', `/v1/contracts/${accepted.body.contract_id}`, { token: client.token })
-  return { client, freelancer, contract: c.body, cid: c.body.id as string, ids: (c.body.milestones as { id: string }[]).map((m) => m.id) }
+  return {
+    client,
+    freelancer,
+    contract: c.body,
+    cid: c.body.id as string,
+    ids: (c.body.milestones as { id: string }[]).map((m) => m.id),
+  }
 }
 
 export async function advance(env: TestEnv, seconds: number) {
