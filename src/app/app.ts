@@ -3,13 +3,13 @@
  * state, ledger entries, audit record, events (outbox), timers and the idempotent response commit together — and
  * retries it from a fresh read when a concurrent command won the race.
  */
-import type { Kysely, Transaction } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { Contract } from '../domain/contract-model.ts'
 import type { JournalEntry } from '../domain/ledger.ts'
 import type { Offer } from '../domain/offer.ts'
 import type { Actor, DecisionContext, DomainEvent, Effects, TimerChanges } from '../domain/types.ts'
 import { iso } from '../domain/types.ts'
-import { classify, type Store } from '../store/database.ts'
+import { classify, type Store, writeTransaction } from '../store/database.ts'
 import { saveContract, saveOffer, VersionConflict, type Versioned } from '../store/repos/aggregate-repo.ts'
 import { appendAudit } from '../store/repos/audit-repo.ts'
 import { insertEvents } from '../store/repos/event-repo.ts'
@@ -60,7 +60,7 @@ export class Tx {
   private eventsWritten = false
 
   constructor(
-    readonly db: Transaction<DB>,
+    readonly db: Kysely<DB>,
     readonly app: App,
     readonly now: number,
     readonly actor: Actor,
@@ -176,7 +176,7 @@ export interface CommandOptions {
 }
 
 /** The body of one command inside a transaction: the command itself, then its idempotent response. */
-export async function execute<T>(trx: Transaction<DB>, app: App, opts: CommandOptions, fn: (tx: Tx) => Promise<T>) {
+export async function execute<T>(trx: Kysely<DB>, app: App, opts: CommandOptions, fn: (tx: Tx) => Promise<T>) {
   const tx = new Tx(trx, app, app.clock.now(), opts.actor)
   if (opts.idem && tx.locks) await lockKey(trx, opts.idem.userId, opts.idem.key)
   const value = await fn(tx)
@@ -191,7 +191,7 @@ export async function run<T>(app: App, opts: CommandOptions, fn: (tx: Tx) => Pro
     try {
       const { value, touched } = app.batcher
         ? await app.batcher.submit(app, opts, fn)
-        : await app.store.db.transaction().execute((trx) => execute(trx, app, opts, fn))
+        : await writeTransaction(app.store, (trx) => execute(trx, app, opts, fn))
       if (touched.timers || touched.events) app.notify(touched)
       return value
     } catch (e) {

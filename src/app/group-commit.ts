@@ -5,7 +5,7 @@
  * 2xx still means "on disk" (synchronous=FULL).
  */
 import { sql } from 'kysely'
-import type { Store } from '../store/database.ts'
+import { type Store, writeTransaction } from '../store/database.ts'
 import { type App, type CommandOptions, execute, type Tx } from './app.ts'
 
 interface Job {
@@ -63,7 +63,7 @@ export class GroupCommit {
       | { ok: false; error: unknown }
     )[] = []
     try {
-      await this.store.db.transaction().execute(async (trx) => {
+      await writeTransaction(this.store, async (trx) => {
         for (const job of batch) {
           await sql.raw('savepoint cmd').execute(trx)
           try {

@@ -2,7 +2,7 @@
  * The store port: a Kysely database over one of two adapters, with the capability flags that let the rest of the
  * code stay dialect-free, and the one place where driver errors are classified.
  */
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import type { DB } from './schema.ts'
 
 export interface Capabilities {
@@ -54,4 +54,24 @@ export function classify(error: unknown): StorageFailure {
 
 export function isUniqueViolation(error: unknown): boolean {
   return classify(error) === 'unique_violation'
+}
+
+/**
+ * One write transaction. On SQLite it starts with BEGIN IMMEDIATE: the write lock is taken before the command reads,
+ * so another connection (a separate worker process) can never commit under it and force a retry after the command
+ * already called the payment rail. On PostgreSQL, an ordinary transaction (commands lock the rows they change).
+ */
+export async function writeTransaction<T>(store: Store, fn: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+  if (store.caps.dialect !== 'sqlite') return store.db.transaction().execute(fn)
+  return store.db.connection().execute(async (conn) => {
+    await sql`begin immediate`.execute(conn)
+    try {
+      const value = await fn(conn)
+      await sql`commit`.execute(conn)
+      return value
+    } catch (e) {
+      await sql`rollback`.execute(conn).catch(() => undefined)
+      throw e
+    }
+  })
 }
