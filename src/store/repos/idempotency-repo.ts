@@ -4,6 +4,7 @@
  * be taken over.
  */
 import { type Kysely, sql } from 'kysely'
+import { DomainError } from '../../domain/errors.ts'
 import { isUniqueViolation } from '../database.ts'
 import { type DB, num } from '../schema.ts'
 
@@ -83,7 +84,7 @@ export async function completeKey(
   body: string,
   hash = '',
 ) {
-  await db
+  const res = await db
     .insertInto('idempotency_keys')
     .values({
       user_id: userId,
@@ -95,11 +96,20 @@ export async function completeKey(
       created_at: BigInt(Date.now()),
     })
     .onConflict((oc) =>
-      oc.columns(['user_id', 'key']).doUpdateSet({ status: 'done', response_status: status, response_body: body }),
+      oc
+        .columns(['user_id', 'key'])
+        .doUpdateSet({ status: 'done', response_status: status, response_body: body })
+        .where('idempotency_keys.status', '=', 'in_flight'),
     )
-    .execute()
+    .executeTakeFirst()
+  // Another server finished this key first (two processes on one SQLite file): undo this run of the command.
+  if (Number(res.numInsertedOrUpdatedRows ?? 0n) !== 1) {
+    throw new DomainError(
+      'idempotency_key_in_use',
+      'A request with this Idempotency-Key was completed by another server.',
+    )
+  }
 }
-
 /** How a server claims keys in flight. */
 export interface KeyClaims {
   claim(userId: string, key: string, hash: string, realNow: number): Promise<Claim>
