@@ -1,0 +1,422 @@
+/**
+ * `npm run bench`: Tranche against the physical limits of this machine, all measured in one run (see README.md).
+ * Prints a table with PASS/MISS per target and writes bench/results/<timestamp>.json and latest.json.
+ *   BENCH_QUICK=1     ~1-minute smoke run (smaller sizes, shorter windows)
+ *   BENCH_ONLY=a,b    only some phases: raw_sqlite, hello, mix, pg, timers, verify, memory
+ *   BENCH_PROFILE=1   CPU-profile the SQLite server during the group-commit mix (numbers are then slower)
+ *   BENCH_PG_URL=…    the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/test)
+ */
+import { createHash } from 'node:crypto'
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
+import { join } from 'node:path'
+import { runHello } from './phases/hello.ts'
+import { type MemoryResult, runMemory } from './phases/memory.ts'
+import { type MixResult, runMix } from './phases/mix.ts'
+import { runRawSqlite } from './phases/raw-sqlite.ts'
+import { createDatabase, dropAll, dropDatabase, pgAvailable, rawCommits, waitSampler } from './lib/pg.ts'
+import { live, runChild } from './lib/proc.ts'
+import { printProfile, summarizeProfile } from './lib/profile.ts'
+import { PROFILE, QUICK, RESULTS_DIR, ROOT, S, tempDir, wants } from './lib/settings.ts'
+
+interface TimerResult {
+  total: number
+  buildSeconds: number
+  serial: { loops: number; ran: number; seconds: number; perSec: number; failures: number; finished: boolean }
+  parallel: { loops: number; ran: number; seconds: number; perSec: number; failures: number; finished: boolean }
+  remaining: number
+  ledgerOk: boolean
+  ledgerProblems: string[]
+}
+interface VerifyResult {
+  lines: number
+  buildSeconds: number
+  runs: { seconds: number; lines: number; linesPerSec: number; ok: boolean }[]
+  best: { seconds: number; lines: number; linesPerSec: number; ok: boolean }
+}
+
+const startedAt = new Date()
+const stamp = startedAt.toISOString().replace(/[:.]/g, '-')
+
+/** Other people's test runs, compilers and servers (not this benchmark's own processes). */
+function othersBusy(): string[] {
+  const mine = new Set<number>()
+  for (let pid = process.pid; pid > 1; ) {
+    mine.add(pid)
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    } catch {
+      break
+    }
+  }
+  const out: string[] = []
+  for (const d of readdirSync('/proc')) {
+    const pid = Number(d)
+    if (!pid || mine.has(pid)) continue
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()
+      if (/vitest|tsx|tsc |playwright|chromium|esbuild|vite/.test(cmd) && !cmd.includes('bench/'))
+        out.push(`${pid} ${cmd.slice(0, 120)}`)
+    } catch {}
+  }
+  return out
+}
+
+/** A digest of src/ (no git here): which state of the code a result file belongs to. */
+function srcDigest(): string {
+  const h = createHash('sha256')
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(dir, e.name)
+      if (e.isDirectory()) walk(p)
+      else if (e.name.endsWith('.ts')) h.update(p).update(readFileSync(p))
+    }
+  }
+  walk(join(ROOT, 'src'))
+  return h.digest('hex').slice(0, 16)
+}
+
+const n0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '–')
+const n1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '–')
+const n2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '–')
+const pad = (s: string, w: number) => (s.length >= w ? s : s + ' '.repeat(w - s.length))
+const lpad = (s: string, w: number) => (s.length >= w ? s : ' '.repeat(w - s.length) + s)
+
+function table(head: string[], rows: string[][]) {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? pad(c, widths[i]!) : lpad(c, widths[i]!))).join('  ')
+  console.log(`  ${line(head)}`)
+  console.log(`  ${widths.map((w) => '-'.repeat(w)).join('  ')}`)
+  for (const r of rows) console.log(`  ${line(r)}`)
+}
+
+const results: Record<string, unknown> = {}
+const notes: string[] = []
+const tempDirs: string[] = []
+
+async function cleanup() {
+  await Promise.all([...live].map((p) => p.stop()))
+  await dropAll()
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true })
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    console.log(`\n${sig}: stopping servers and dropping benchmark databases…`)
+    void cleanup().finally(() => process.exit(130))
+  })
+}
+
+async function phase<T>(name: string, title: string, fn: () => Promise<T> | T): Promise<T | null> {
+  if (!wants(name)) return null
+  const t0 = performance.now()
+  console.log(`▶ ${title}`)
+  try {
+    const r = await fn()
+    console.log(`  (${((performance.now() - t0) / 1000).toFixed(0)} s)`)
+    return r
+  } catch (e) {
+    const msg = `${title} failed: ${String((e as Error)?.stack ?? e).slice(0, 2000)}`
+    console.log(`  ✗ ${msg}`)
+    notes.push(msg)
+    return null
+  }
+}
+
+function sqliteEnv(groupCommit: 'on' | 'off') {
+  const dir = tempDir(`mix-${groupCommit}`)
+  tempDirs.push(dir)
+  return { TRANCHE_DB: join(dir, 'tranche.db'), TRANCHE_WORKER: 'off', TRANCHE_GROUP_COMMIT: groupCommit }
+}
+
+async function main() {
+  const digest = srcDigest()
+  const quietBefore = { load: loadavg(), others: othersBusy() }
+  console.log(
+    `Tranche benchmark ${QUICK ? '(QUICK smoke run) ' : ''}— ${cpus().length} cores, Node ${process.version}, ` +
+      `load ${quietBefore.load.map((l) => l.toFixed(2)).join(' ')}`,
+  )
+  const quiet = quietBefore.load[0]! < 0.5 && quietBefore.others.length === 0
+  if (!quiet) {
+    console.log(`  ⚠ the machine is not quiet: load ${quietBefore.load[0]!.toFixed(2)}, other processes:`)
+    for (const o of quietBefore.others.slice(0, 8)) console.log(`    ${o}`)
+  }
+  console.log(
+    `  load driver: undici Pool, ${S.connections} connections, ${S.workers} concurrent workers, ` +
+      `${S.warmupMs / 1000} s warm-up + ${S.loadMs / 1000} s measured per run\n`,
+  )
+
+  const L = await phase('raw_sqlite', 'L: raw SQLite one-row commits (WAL, synchronous=FULL)', () =>
+    runRawSqlite(S.rawMs, 500),
+  )
+  if (L) console.log(`  ${n0(L.commitsPerSec)} commits/s, commit p50 ${n2(L.fsyncMsP50)} ms, p99 ${n2(L.fsyncMsP99)} ms`)
+  const B = await phase('hello', 'B: bare Fastify hello', () => runHello())
+  if (B) console.log(`  ${n0(B.opsPerSec)} req/s, p50 ${n2(B.p50)} ms, p99 ${n2(B.p99)} ms, errors ${B.errors}`)
+
+  const profileDir = join(RESULTS_DIR, 'profiles', stamp)
+  let profiledPid = 0
+  const mixOn = await phase('mix', 'Escrow mix, SQLite FULL, group commit on', () =>
+    runMix({
+      label: 'SQLite FULL, group commit on',
+      servers: 1,
+      env: sqliteEnv('on'),
+      // enough fresh milestones for the second window with fewer clients too
+      contractsPerWorker: S.contractsPerWorker * 2,
+      fewerWorkers: S.fewerWorkers,
+      ...(PROFILE ? { cpuProfileDir: profileDir } : {}),
+      onStarted: (procs) => {
+        profiledPid = procs[0]!.serverPid
+      },
+    }),
+  )
+  if (mixOn) printMix(mixOn)
+  const mixOff = await phase('mix', 'Escrow mix, SQLite FULL, group commit off', () =>
+    runMix({ label: 'SQLite FULL, group commit off', servers: 1, env: sqliteEnv('off') }),
+  )
+  if (mixOff) printMix(mixOff)
+
+  let pgRaw: Awaited<ReturnType<typeof rawCommits>> | null = null
+  const pgRuns: MixResult[] = []
+  if (wants('pg')) {
+    const down = await pgAvailable()
+    if (down) {
+      notes.push(`PostgreSQL skipped: ${down}`)
+      console.log(`▶ PostgreSQL skipped: ${down}`)
+    } else {
+      pgRaw = await phase('pg', `PostgreSQL raw single-row INSERT commits (pool ${S.pgPoolSize})`, async () => {
+        const db = await createDatabase('raw')
+        try {
+          return await rawCommits(db.url, S.pgPoolSize, 1_000, S.rawMs)
+        } finally {
+          await dropDatabase(db.name)
+        }
+      })
+      if (pgRaw) console.log(`  ${n0(pgRaw.commitsPerSec)} commits/s, p50 ${n2(pgRaw.p50)} ms, p99 ${n2(pgRaw.p99)} ms`)
+      for (const servers of S.scaleOut) {
+        const r = await phase('pg', `Escrow mix, PostgreSQL, ${servers} server${servers > 1 ? 's' : ''}`, async () => {
+          const db = await createDatabase(`mix${servers}`)
+          try {
+            return await runMix({
+              label: `PostgreSQL, ${servers} server${servers > 1 ? 's' : ''}`,
+              servers,
+              env: { DATABASE_URL: db.url, TRANCHE_WORKER: 'off' },
+              sampler: waitSampler(db.url, db.name),
+            })
+          } finally {
+            await dropDatabase(db.name)
+          }
+        })
+        if (r) {
+          pgRuns.push(r)
+          printMix(r)
+        }
+      }
+    }
+  }
+
+  const timers = await phase('timers', `Timer worker: ${n0(S.timers)} due auto-releases (SQLite)`, () =>
+    runChild<TimerResult>('bench/phases/timers.ts'),
+  )
+  const verifyR = await phase('verify', `verify() on a ledger of ${n0(S.verifyLines)} journal lines (SQLite)`, () =>
+    runChild<VerifyResult>('bench/phases/verify.ts'),
+  )
+  const memory = await phase('memory', `Memory: server RSS after creating ${n0(S.memoryContracts)} contracts`, () =>
+    runMemory(),
+  )
+  if (memory)
+    console.log(
+      `  ${n0(memory.created)} contracts in ${n1(memory.seconds)} s (${n0(memory.contractsPerSec)}/s): ` +
+        `RSS ${n0(memory.rssStartMb)} → ${n0(memory.rssMb)} MB (peak ${n0(memory.peakMb)} MB), errors ${memory.errors}`,
+    )
+  const L2 = await phase('raw_sqlite', 'L again at the end (drift check)', () => runRawSqlite(S.rawMs, 500))
+  if (L2) console.log(`  ${n0(L2.commitsPerSec)} commits/s (start of run: ${n0(L?.commitsPerSec ?? Number.NaN)})`)
+
+  let profile: ReturnType<typeof summarizeProfile> | null = null
+  if (PROFILE && profiledPid) {
+    const file = readdirSync(profileDir).find((f) => f.includes(`.${profiledPid}.`) && f.endsWith('.cpuprofile'))
+    if (file) {
+      // only the measured window: not start-up, module loading or the setup of users and contracts
+      profile = summarizeProfile(join(profileDir, file), 25, mixOn?.windowUs)
+      printProfile(profile)
+    } else notes.push(`no CPU profile of pid ${profiledPid} found in ${profileDir}`)
+  }
+
+  // ---- the table ----
+  const quietAfter = { load: loadavg(), others: othersBusy() }
+  console.log(`\n=== Results ${QUICK ? '(QUICK smoke run — sizes and windows reduced) ' : ''}===`)
+  console.log(
+    `machine: ${cpus().length} cores, load at start ${quietBefore.load[0]!.toFixed(2)}, at end ${quietAfter.load[0]!.toFixed(2)}; ` +
+      `quiet at start: ${quiet ? 'yes' : 'NO'} (${quietBefore.others.length} other test/build processes)`,
+  )
+  console.log('\nBaselines')
+  table(
+    ['measure', 'value', 'p50 ms', 'p99 ms'],
+    [
+      ...(L ? [['L  raw SQLite commits/s (WAL, FULL)', n0(L.commitsPerSec), n2(L.fsyncMsP50), n2(L.fsyncMsP99)]] : []),
+      ...(L2 ? [['L  again at the end of the run', n0(L2.commitsPerSec), n2(L2.fsyncMsP50), n2(L2.fsyncMsP99)]] : []),
+      ...(B ? [['B  bare Fastify hello req/s', n0(B.opsPerSec), n2(B.p50), n2(B.p99)]] : []),
+      ...(pgRaw ? [[`P  raw PostgreSQL commits/s (pool ${S.pgPoolSize})`, n0(pgRaw.commitsPerSec), n2(pgRaw.p50), n2(pgRaw.p99)]] : []),
+    ],
+  )
+  const mixes = [mixOn, mixOff, ...pgRuns].filter((m): m is MixResult => m !== null)
+  if (mixes.length) {
+    console.log(
+      `\nEscrow mix over HTTP (${S.connections} connections, ${S.workers} clients unless named; per cycle fund, submit, approve, read contract, read balances)`,
+    )
+    table(
+      ['configuration', 'ops/s', 'writes/s', 'p50 ms', 'p99 ms', 'ops/base', 'writes/base', 'ops/B', 'errors', 'srv CPU', 'drv CPU'],
+      mixes.flatMap((mix) => [mix, ...mix.fewer.map((f) => ({ ...f, label: `${mix.label}, ${f.workers} clients` }))]).map((m) => {
+        const base = m.label.startsWith('PostgreSQL') ? (pgRaw?.commitsPerSec ?? Number.NaN) : (L?.commitsPerSec ?? Number.NaN)
+        return [
+          m.label,
+          n0(m.opsPerSec),
+          n0(m.writesPerSec),
+          n1(m.p50),
+          n1(m.p99),
+          n2(m.opsPerSec / base),
+          n2(m.writesPerSec / base),
+          n2(m.opsPerSec / (B?.opsPerSec ?? Number.NaN)),
+          String(m.errors),
+          n2(m.serverCpu),
+          n2(m.driverCpu),
+        ]
+      }),
+    )
+    console.log('  (base = L for SQLite, P for PostgreSQL; CPU = cores busy on average: server processes, load driver)')
+  }
+  if (timers || verifyR || memory) {
+    console.log('\nWorker, verify, memory')
+    const rows: string[][] = []
+    if (timers) {
+      rows.push([
+        `timers, one loop (as the worker runs them)`,
+        `${n0(timers.serial.perSec)}/s`,
+        `${n0(timers.serial.ran)} of ${n0(timers.total)} in ${n1(timers.serial.seconds)} s${timers.serial.finished ? '' : ' (time bound)'}`,
+      ])
+      rows.push([
+        `timers, 8 concurrent loops (info)`,
+        `${n0(timers.parallel.perSec)}/s`,
+        `${n0(timers.parallel.ran)} in ${n1(timers.parallel.seconds)} s; ledger ok: ${timers.ledgerOk}`,
+      ])
+    }
+    if (verifyR)
+      rows.push([
+        'verify',
+        `${n0(verifyR.best.linesPerSec)} lines/s`,
+        `${n0(verifyR.lines)} lines in ${n2(verifyR.best.seconds)} s (runs: ${verifyR.runs.map((r) => n2(r.seconds)).join(', ')} s); ok: ${verifyR.best.ok}`,
+      ])
+    if (memory)
+      rows.push([
+        'server RSS',
+        `${n0(memory.rssMb)} MB`,
+        `after ${n0(memory.created)} contracts (start ${n0(memory.rssStartMb)} MB, peak ${n0(memory.peakMb)} MB)`,
+      ])
+    table(['measure', 'value', 'detail'], rows)
+  }
+
+  // ---- targets ----
+  const targets: { target: string; value: string; pass: boolean | null; note?: string }[] = []
+  const add = (target: string, value: number | null, ok: (v: number) => boolean, fmt: (v: number) => string, note?: string) =>
+    targets.push({
+      target,
+      value: value === null || !Number.isFinite(value) ? 'not measured' : fmt(value),
+      pass: value === null || !Number.isFinite(value) ? null : ok(value),
+      ...(note ? { note } : {}),
+    })
+  add('ops/L ≥ 1.0 (SQLite FULL, group commit on)', mixOn && L ? mixOn.opsPerSec / L.commitsPerSec : null, (v) => v >= 1, n2)
+  add('ops/B ≥ 0.10', mixOn && B ? mixOn.opsPerSec / B.opsPerSec : null, (v) => v >= 0.1, n2)
+  add('p99 ≤ 25 ms at that throughput', mixOn ? mixOn.p99 : null, (v) => v <= 25, (v) => `${n1(v)} ms`)
+  const pg1 = pgRuns.find((r) => r.servers === 1)
+  add('PostgreSQL mix ≥ 0.5 × raw commits', pg1 && pgRaw ? pg1.opsPerSec / pgRaw.commitsPerSec : null, (v) => v >= 0.5, n2)
+  add('timers ≥ 2,000/s', timers ? timers.serial.perSec : null, (v) => v >= 2000, (v) => `${n0(v)}/s`)
+  add(
+    'verify ≥ 500,000 lines/s',
+    verifyR ? verifyR.best.linesPerSec : null,
+    (v) => v >= 500_000,
+    (v) => `${n0(v)}/s`,
+    verifyR && verifyR.lines < 1_000_000 ? `only ${n0(verifyR.lines)} lines (quick run)` : undefined,
+  )
+  add(
+    'RSS ≤ 300 MB at 100,000 contracts',
+    memory ? memory.rssMb : null,
+    (v) => v <= 300 && (memory?.created ?? 0) >= 100_000,
+    (v) => `${n0(v)} MB`,
+    memory && memory.created < 100_000 ? `only ${n0(memory.created)} contracts were created` : undefined,
+  )
+  console.log('\nTargets')
+  table(
+    ['target', 'measured', 'result'],
+    targets.map((t) => [t.target, t.value, t.pass === null ? '–' : t.pass ? 'PASS' : `MISS${t.note ? ` (${t.note})` : ''}`]),
+  )
+  if (srcDigest() !== digest) notes.push('src/ changed while the benchmark ran: phases may have measured different code')
+  for (const n of notes) console.log(`note: ${n.split('\n')[0]}`)
+  for (const m of mixes) {
+    if (m.errors) console.log(`note: ${m.label}: ${m.errors} errors, e.g. ${m.errorSamples[0]}`)
+    if (m.ranOut) console.log(`note: ${m.label}: ${m.ranOut} workers ran out of fresh milestones before the end`)
+  }
+
+  Object.assign(results, {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    quick: QUICK,
+    srcDigest: digest,
+    srcChangedDuringRun: srcDigest() !== digest,
+    settings: S,
+    machine: {
+      cores: cpus().length,
+      cpu: cpus()[0]?.model,
+      node: process.version,
+      loadAtStart: quietBefore.load,
+      loadAtEnd: quietAfter.load,
+      othersAtStart: quietBefore.others,
+      othersAtEnd: quietAfter.others,
+      quietAtStart: quiet,
+    },
+    L,
+    L2,
+    B,
+    mix: { groupCommitOn: mixOn, groupCommitOff: mixOff },
+    postgres: { raw: pgRaw, runs: pgRuns },
+    timers,
+    verify: verifyR,
+    memory: memory as MemoryResult | null,
+    profile,
+    targets,
+    notes,
+  })
+  mkdirSync(RESULTS_DIR, { recursive: true })
+  const json = `${JSON.stringify(results, null, 2)}\n`
+  writeFileSync(join(RESULTS_DIR, `${stamp}.json`), json)
+  writeFileSync(join(RESULTS_DIR, 'latest.json'), json)
+  console.log(`\nwritten: bench/results/${stamp}.json and bench/results/latest.json`)
+}
+
+function printMix(mix: MixResult) {
+  console.log(`  setup ${n1(mix.setupSeconds)} s`)
+  for (const m of [mix, ...mix.fewer]) {
+    console.log(
+      `  ${m.workers} clients: ${n0(m.opsPerSec)} ops/s (${n0(m.writesPerSec)} writes/s, ${n0(m.cyclesPerSec)} cycles/s), ` +
+        `p50 ${n1(m.p50)} ms, p99 ${n1(m.p99)} ms, errors ${m.errors}, ` +
+        `server CPU ${n2(m.serverCpu)}, driver CPU ${n2(m.driverCpu)}`,
+    )
+    for (const [k, v] of Object.entries(m.byKind))
+      console.log(`    ${pad(k, 14)} ${lpad(n0(v.perSec), 6)}/s  p50 ${lpad(n1(v.p50), 6)} ms  p99 ${lpad(n1(v.p99), 6)} ms`)
+    if (m.errors) console.log(`    errors, e.g.: ${m.errorSamples.join(' | ')}`)
+  }
+  const w = mix.sampled as { activeBackendsByWait: Record<string, number>; lockWaitersByRelation: Record<string, number> } | null
+  if (w) {
+    const fmt = (o: Record<string, number>) =>
+      Object.entries(o)
+        .slice(0, 6)
+        .map(([k, v]) => `${k} ${n1(v)}`)
+        .join(', ') || 'none'
+    console.log(`    PostgreSQL backends (average per sample) by wait: ${fmt(w.activeBackendsByWait)}`)
+    console.log(`    lock waiters by relation: ${fmt(w.lockWaitersByRelation)}`)
+  }
+}
+
+try {
+  await main()
+} finally {
+  await cleanup()
+}
