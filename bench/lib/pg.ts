@@ -4,6 +4,12 @@ import pg from 'pg'
 import { PG_URL } from './settings.ts'
 
 const created = new Set<string>()
+/**
+ * An idle connection the server terminates (someone's `pg_terminate_backend`, a restart) is an 'error' event on
+ * its client or pool; without a listener it would end the whole run. The query in flight still fails, and the
+ * phase reports that.
+ */
+const ignore = () => undefined
 
 export function urlFor(database: string): string {
   const u = new URL(PG_URL)
@@ -13,6 +19,7 @@ export function urlFor(database: string): string {
 
 export async function pgAvailable(): Promise<string | null> {
   const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3_000 })
+  c.on('error', ignore)
   try {
     await c.connect()
     await c.query('select 1')
@@ -27,6 +34,7 @@ export async function pgAvailable(): Promise<string | null> {
 export async function createDatabase(tag: string): Promise<{ name: string; url: string }> {
   const name = `tranche_bench_${tag}_${randomBytes(4).toString('hex')}`
   const c = new pg.Client({ connectionString: PG_URL })
+  c.on('error', ignore)
   await c.connect()
   try {
     await c.query(`create database "${name}"`)
@@ -39,6 +47,7 @@ export async function createDatabase(tag: string): Promise<{ name: string; url: 
 
 export async function dropDatabase(name: string) {
   const c = new pg.Client({ connectionString: PG_URL })
+  c.on('error', ignore)
   await c.connect()
   try {
     await c.query(`drop database if exists "${name}" with (force)`)
@@ -59,6 +68,7 @@ export async function dropAll() {
  */
 export async function rawCommits(url: string, poolSize: number, warmupMs: number, ms: number) {
   const pool = new pg.Pool({ connectionString: url, max: poolSize })
+  pool.on('error', ignore)
   try {
     await pool.query('create table raw_commit (id bigserial primary key, v text not null, at bigint not null)')
     const payload = 'x'.repeat(100)
@@ -97,6 +107,7 @@ export async function rawCommits(url: string, poolSize: number, warmupMs: number
  */
 export function waitSampler(url: string, database: string) {
   const client = new pg.Client({ connectionString: url })
+  client.on('error', ignore)
   const waits = new Map<string, number>()
   const locks = new Map<string, number>()
   let samples = 0

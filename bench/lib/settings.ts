@@ -32,6 +32,7 @@ export const S = QUICK
       pairs: 4,
       milestonesPerContract: 10,
       contractsPerWorker: 2,
+      contractsPerWorkerMain: 4,
       fewerWorkers: [8],
       pgPoolSize: 10,
       scaleOut: [1, 2],
@@ -39,7 +40,7 @@ export const S = QUICK
       timerMs: 2_000,
       verifyLines: 200_000,
       memoryContracts: 2_000,
-      memoryMaxMs: 15_000,
+      memoryMaxMs: 5_000,
     }
   : {
       rawMs: 5_000,
@@ -49,15 +50,16 @@ export const S = QUICK
       workers: 32,
       pairs: 8,
       milestonesPerContract: 10,
-      contractsPerWorker: 15,
+      contractsPerWorker: 5,
+      contractsPerWorkerMain: 20,
       fewerWorkers: [8],
       pgPoolSize: 10,
       scaleOut: [1, 2, 4],
       timers: 100_000,
-      timerMs: 20_000,
+      timerMs: 15_000,
       verifyLines: 1_000_000,
       memoryContracts: 100_000,
-      memoryMaxMs: 240_000,
+      memoryMaxMs: 150_000,
     }
 
 export const wants = (phase: string) => ONLY.length === 0 || ONLY.includes(phase)
