@@ -1,10 +1,11 @@
 /**
  * Authentication, written once: `Authorization: Bearer <token>` (session token or API key) or the web app's
- * HttpOnly cookie, which needs the CSRF header on writes (double submit). Runs before validation, so a request
- * without credentials gets 401 whatever its body.
+ * HttpOnly cookie, which needs the CSRF header on writes: the header must equal the `tranche_csrf` cookie (double
+ * submit) and the token bound to the session (`csrfTokenFor`), so a token planted from another session is refused.
+ * Runs before validation, so a request without credentials gets 401 whatever its body.
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { authenticate, type UserRow } from '../app/accounts.ts'
 import type { App } from '../app/app.ts'
 import { DomainError } from '../domain/errors.ts'
@@ -46,34 +47,76 @@ export function parseCookies(header: string | undefined): Record<string, string>
 const digest = (s: string) => createHash('sha256').update(s).digest()
 const same = (a: string, b: string) => timingSafeEqual(digest(a), digest(b))
 
+/**
+ * The CSRF token of a session: an HMAC keyed by the session token itself, so it needs no server secret or stored
+ * state (every server of a cluster computes the same one), differs for every session, and does not reveal the
+ * session token, which only the HttpOnly cookie carries.
+ */
+export function csrfTokenFor(sessionToken: string): string {
+  return `csrf_${createHmac('sha256', sessionToken).update('tranche csrf token v1').digest('base64url')}`
+}
+
+const CSRF_ATTRIBUTES = 'Path=/; SameSite=Lax; Max-Age=2592000'
+
+/** The session a response starts: the value of a non-empty session cookie it sets; '' when it ends one. */
+function sessionSetBy(reply: FastifyReply): string | null {
+  const header = reply.getHeader('set-cookie')
+  for (const cookie of Array.isArray(header) ? header : typeof header === 'string' ? [header] : []) {
+    if (cookie.startsWith(`${SESSION_COOKIE}=`))
+      return cookie
+        .slice(SESSION_COOKIE.length + 1)
+        .split(';')[0]!
+        .trim()
+  }
+  return null
+}
+
+/** Sets the CSRF cookie to `value`, replacing one the route may have set. */
+function setCsrfCookie(request: FastifyRequest, reply: FastifyReply, value: string) {
+  const header = reply.getHeader('set-cookie')
+  const others = (Array.isArray(header) ? header : typeof header === 'string' ? [header] : []).filter(
+    (c) => !c.startsWith(`${CSRF_COOKIE}=`),
+  )
+  reply.removeHeader('set-cookie')
+  const secure = request.protocol === 'https' ? '; Secure' : ''
+  reply.header('set-cookie', [...others, `${CSRF_COOKIE}=${value}; ${CSRF_ATTRIBUTES}${secure}`])
+}
+
 export function registerAuth(server: FastifyInstance, app: App) {
   server.decorateRequest('user', null)
   server.decorateRequest('token', null)
+  // Cookie sessions whose CSRF cookie is missing or not the one bound to them (a session started before tokens
+  // were bound, or a planted cookie) get the right one with the answer, so the web app's next write carries it.
+  const reissue = new WeakMap<FastifyRequest, string>()
   server.addHook('onRequest', async (request) => {
     const level: AuthLevel = request.routeOptions.config?.auth ?? 'none'
     const header = request.headers.authorization
     let token: string | null = null
-    let viaCookie = false
+    let bound: string | null = null
+    let csrfCookie: string | undefined
     if (header?.startsWith('Bearer ')) token = header.slice(7).trim()
     else {
       const cookies = parseCookies(request.headers.cookie)
       if (cookies[SESSION_COOKIE]) {
         token = cookies[SESSION_COOKIE]
-        viaCookie = true
+        bound = csrfTokenFor(token)
+        csrfCookie = cookies[CSRF_COOKIE]
         const writes = !['GET', 'HEAD', 'OPTIONS'].includes(request.method)
         const csrf = request.headers['x-csrf-token']
         if (
           writes &&
           level !== 'none' &&
-          (typeof csrf !== 'string' || !cookies[CSRF_COOKIE] || !same(csrf, cookies[CSRF_COOKIE]))
+          (typeof csrf !== 'string' || !csrfCookie || !same(csrf, csrfCookie) || !same(csrf, bound))
         ) {
           throw new DomainError('csrf_invalid', 'Cookie-authenticated writes need the X-CSRF-Token header.')
         }
       }
     }
+    const viaCookie = bound !== null
     const user = token ? await authenticate(app, token) : null
     request.user = user
     request.token = user ? token : null
+    if (user && bound !== null && csrfCookie !== bound) reissue.set(request, bound)
     if (level === 'none') return
     if (!user) {
       throw new DomainError(
@@ -87,6 +130,14 @@ export function registerAuth(server: FastifyInstance, app: App) {
     }
     if (level === 'admin' && num(user.is_admin) !== 1)
       throw new DomainError('admin_only', 'Only the platform admin may call this.')
+  })
+  // A response that starts a cookie session (login) carries the CSRF token bound to that session; one that ends it
+  // (logout) is left alone.
+  server.addHook('onSend', (request, reply, payload, done) => {
+    const started = sessionSetBy(reply)
+    const csrf = started === null ? reissue.get(request) : started ? csrfTokenFor(started) : undefined
+    if (csrf) setCsrfCookie(request, reply, csrf)
+    done(null, payload)
   })
 }
 
