@@ -59,9 +59,11 @@ export async function registerWeb(server: FastifyInstance, webRoot: string, opts
     serve: false,
     index: false,
     cacheControl: false,
-    setHeaders(res, path) {
+    // Since @fastify/static 10 this gets the Fastify reply (not the raw response), and what it sets wins over the
+    // headers of `send`.
+    setHeaders(reply, path) {
       // Vite fingerprints everything under assets/; index.html must be revalidated to pick up a new build.
-      res.setHeader('cache-control', /[\\/]assets[\\/]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache')
+      reply.header('cache-control', /[\\/]assets[\\/]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache')
     },
   })
 
