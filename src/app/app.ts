@@ -11,7 +11,7 @@ import type { Actor, DecisionContext, DomainEvent, Effects, TimerChanges } from 
 import { iso } from '../domain/types.ts'
 import { classify, type Store, writeTransaction } from '../store/database.ts'
 import { saveContract, saveOffer, VersionConflict, type Versioned } from '../store/repos/aggregate-repo.ts'
-import { appendAudit } from '../store/repos/audit-repo.ts'
+import { type AuditInput, appendAudit } from '../store/repos/audit-repo.ts'
 import { insertEvents } from '../store/repos/event-repo.ts'
 import { completeKey, type KeyClaims, lockKey } from '../store/repos/idempotency-repo.ts'
 import { NegativeBalance, postEntries } from '../store/repos/ledger-repo.ts'
@@ -58,6 +58,8 @@ const MAX_ATTEMPTS = 8
 export class Tx {
   private timersTouched = false
   private eventsWritten = false
+  /** audit records, appended to the chain when the transaction ends (see `appendAudit`) */
+  readonly auditRecords: AuditInput[] = []
 
   constructor(
     readonly db: Kysely<DB>,
@@ -122,10 +124,11 @@ export class Tx {
     )
   }
 
-  async audit(action: string, target: string, data: Record<string, unknown>) {
+  /** Records the command in the audit log; written with the transaction's other records when it ends. */
+  audit(action: string, target: string, data: Record<string, unknown>) {
     const a = this.actor
     const actor = a.kind === 'system' ? 'system' : a.kind === 'admin' ? `admin:${a.id}` : a.id
-    await appendAudit(this.db, this.app.store.caps, { id: newId('aud'), at: this.now, actor, action, target, data })
+    this.auditRecords.push({ id: newId('aud'), at: this.now, actor, action, target, data })
   }
 
   /** Persists a contract decision: rail charges, state, ledger, timers, events, audit. */
@@ -143,9 +146,9 @@ export class Tx {
         reference: d.contract.id,
       })
     }
-    await saveContract(this.db, d.contract, before?.version ?? null)
+    await saveContract(this.db, d.contract, before?.version ?? null, before?.value)
     await this.applyEffects(d, d.contract.id, (e) => presentObjectOf(d.contract, e.object, e.objectId))
-    await this.audit(action, d.contract.id, {
+    this.audit(action, d.contract.id, {
       events: d.events.map((e) => `${e.type}:${e.objectId}`),
       entries: d.entries.map((e) => e.id),
     })
@@ -154,7 +157,7 @@ export class Tx {
   async commitOffer(before: Versioned<Offer> | null, d: Effects & { offer: Offer }, action: string) {
     await saveOffer(this.db, d.offer, before?.version ?? null)
     await this.applyEffects(d, null, () => presentOffer(d.offer))
-    await this.audit(action, d.offer.id, { status: d.offer.status, revision: d.offer.revisions.length })
+    this.audit(action, d.offer.id, { status: d.offer.status, revision: d.offer.revisions.length })
   }
 
   async applyEffects(fx: Effects, contractId: string | null, render: (e: DomainEvent) => Record<string, unknown>) {
@@ -175,14 +178,26 @@ export interface CommandOptions {
   readonly idem?: IdempotentResponse | undefined
 }
 
-/** The body of one command inside a transaction: the command itself, then its idempotent response. */
+/**
+ * The body of one command inside a transaction: the command itself, then its idempotent response. Its audit
+ * records are returned for the caller to append before the transaction commits.
+ */
 export async function execute<T>(trx: Kysely<DB>, app: App, opts: CommandOptions, fn: (tx: Tx) => Promise<T>) {
   const tx = new Tx(trx, app, app.clock.now(), opts.actor)
   if (opts.idem && tx.locks) await lockKey(trx, opts.idem.userId, opts.idem.key)
   const value = await fn(tx)
   if (opts.idem)
     await completeKey(trx, opts.idem.userId, opts.idem.key, opts.idem.status, opts.idem.render(value), opts.idem.hash)
-  return { value, touched: tx.touched }
+  return { value, touched: tx.touched, audit: tx.auditRecords }
+}
+
+/** One command as its own transaction. */
+async function transaction<T>(app: App, opts: CommandOptions, fn: (tx: Tx) => Promise<T>) {
+  return writeTransaction(app.store, async (trx) => {
+    const r = await execute(trx, app, opts, fn)
+    await appendAudit(trx, app.store.caps, r.audit)
+    return r
+  })
 }
 
 /** Runs one command as one transaction; see the module comment. */
@@ -191,7 +206,7 @@ export async function run<T>(app: App, opts: CommandOptions, fn: (tx: Tx) => Pro
     try {
       const { value, touched } = app.batcher
         ? await app.batcher.submit(app, opts, fn)
-        : await writeTransaction(app.store, (trx) => execute(trx, app, opts, fn))
+        : await transaction(app, opts, fn)
       if (touched.timers || touched.events) app.notify(touched)
       return value
     } catch (e) {

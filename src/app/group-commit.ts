@@ -6,6 +6,7 @@
  */
 import { sql } from 'kysely'
 import { type Store, writeTransaction } from '../store/database.ts'
+import { type AuditInput, appendAudit } from '../store/repos/audit-repo.ts'
 import { type App, type CommandOptions, execute, type Tx } from './app.ts'
 
 interface Job {
@@ -64,18 +65,22 @@ export class GroupCommit {
     )[] = []
     try {
       await writeTransaction(this.store, async (trx) => {
+        const audit: AuditInput[] = []
         for (const job of batch) {
           await sql.raw('savepoint cmd').execute(trx)
           try {
             const r = await execute(trx, job.app, job.opts, job.fn)
             await sql.raw('release savepoint cmd').execute(trx)
-            outcomes.push({ ok: true, ...r })
+            audit.push(...r.audit)
+            outcomes.push({ ok: true, value: r.value, touched: r.touched })
           } catch (error) {
             await sql.raw('rollback to savepoint cmd').execute(trx)
             await sql.raw('release savepoint cmd').execute(trx)
             outcomes.push({ ok: false, error })
           }
         }
+        // the batch's records in commit order, one chain update for all
+        await appendAudit(trx, this.store.caps, audit)
       })
     } catch (error) {
       // The commit itself failed: nothing of the batch is durable.

@@ -1,13 +1,21 @@
 /** Prefixed random ids (SPEC §10): `ms_` + 20 base-62 characters. */
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomFillSync } from 'node:crypto'
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 
+/** Random bytes drawn from a pool refilled 4 KiB at a time: one call into the CSPRNG for hundreds of ids. */
+const pool = Buffer.alloc(4096)
+let used = pool.length
+
 export function newId(prefix: string, length = 20): string {
-  const bytes = randomBytes(length)
-  let out = ''
-  for (const b of bytes) out += ALPHABET[b % 62]
-  return `${prefix}_${out}`
+  if (used + length > pool.length) {
+    randomFillSync(pool)
+    used = 0
+  }
+  let out = `${prefix}_`
+  for (let i = 0; i < length; i++) out += ALPHABET[pool[used + i]! % 62]
+  used += length
+  return out
 }
 
 /** A secret token: 32 random bytes, URL-safe. */

@@ -1,17 +1,39 @@
 /**
  * Stored aggregates are JSON with bigint amounts kept exact: a bigint is written as {"$big":"123"} and read back as
  * 123n. User text is always a JSON string, so it can never be mistaken for one.
+ *
+ * Decoding parses first and then walks the result once, replacing the {"$big"} objects in place: a `JSON.parse`
+ * reviver is called for every value and costs several times the parse itself (a contract is read by every command).
  */
 export function encode(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? { $big: v.toString() } : v))
 }
 
 export function decode<T>(text: string): T {
-  return JSON.parse(text, (_k, v) => {
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      const keys = Object.keys(v)
-      if (keys.length === 1 && keys[0] === '$big' && typeof v.$big === 'string') return BigInt(v.$big)
+  const value: unknown = JSON.parse(text)
+  return (value !== null && typeof value === 'object' ? revive(value as Json) : value) as T
+}
+
+type Json = Record<string, unknown> | unknown[]
+
+function revive(v: Json): unknown {
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i]
+      if (x !== null && typeof x === 'object') v[i] = revive(x as Json)
     }
     return v
-  }) as T
+  }
+  const big = v.$big
+  if (typeof big === 'string' && onlyKey(v)) return BigInt(big)
+  for (const k in v) {
+    const x = v[k]
+    if (x !== null && typeof x === 'object') v[k] = revive(x as Json)
+  }
+  return v
+}
+
+function onlyKey(v: Record<string, unknown>): boolean {
+  for (const k in v) if (k !== '$big') return false
+  return true
 }

@@ -79,7 +79,7 @@ export async function createPayout(
         contractId: null,
       },
     ])
-    await tx.audit('payout.create', id, { amount: input.amount.toString(), currency: input.currency })
+    tx.audit('payout.create', id, { amount: input.amount.toString(), currency: input.currency })
     return payout
   })
 }
@@ -117,7 +117,7 @@ export async function releaseHold(tx: Tx, payload: Record<string, string>) {
       contractId: payload.contractId ?? null,
     },
   ])
-  await tx.audit('balance.hold_release', userId, { amount: amount.toString(), currency })
+  tx.audit('balance.hold_release', userId, { amount: amount.toString(), currency })
 }
 
 export interface StatementQuery {

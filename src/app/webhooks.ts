@@ -44,7 +44,7 @@ export async function createEndpoint(
   }
   return run(app, { actor: { kind: 'user', id: userId }, idem }, async (tx) => {
     await tx.db.insertInto('webhook_endpoints').values(row).execute()
-    await tx.audit('webhook_endpoint.create', row.id, { url: input.url })
+    tx.audit('webhook_endpoint.create', row.id, { url: input.url })
     return { ...presentEndpoint(row), secret }
   })
 }

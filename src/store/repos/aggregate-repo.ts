@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely'
 import { decode, encode } from '../../app/json-codec.ts'
 import type { Contract } from '../../domain/contract-model.ts'
 import type { Offer } from '../../domain/offer.ts'
+import { prepared } from '../prepared.ts'
 import { type DB, num } from '../schema.ts'
 
 /** Thrown when the version read is no longer current; the command is retried from a fresh read. */
@@ -27,9 +28,44 @@ type Table = 'offers' | 'contracts'
  * `lock` (databases with row locks): the row stays locked until the transaction ends, so a second command on the
  * same contract waits and then decides on the state the first one left — before it can touch the payment rail.
  */
+type Row = { id: string }
+const loads = {
+  offers: prepared((db, a: Row) => db.selectFrom('offers').select(['data', 'version']).where('id', '=', a.id)),
+  contracts: prepared((db, a: Row) => db.selectFrom('contracts').select(['data', 'version']).where('id', '=', a.id)),
+}
+const locks = {
+  offers: prepared((db, a: Row) =>
+    db.selectFrom('offers').select(['data', 'version']).where('id', '=', a.id).forUpdate(),
+  ),
+  contracts: prepared((db, a: Row) =>
+    db.selectFrom('contracts').select(['data', 'version']).where('id', '=', a.id).forUpdate(),
+  ),
+}
+type Update = { data: string; status: string; version: number; id: string; was: number }
+const updates = {
+  offers: prepared((db, a: Update) =>
+    db
+      .updateTable('offers')
+      .set({ data: a.data, status: a.status, version: a.version })
+      .where('id', '=', a.id)
+      .where('version', '=', a.was),
+  ),
+  contracts: prepared((db, a: Update) =>
+    db
+      .updateTable('contracts')
+      .set({ data: a.data, status: a.status, version: a.version })
+      .where('id', '=', a.id)
+      .where('version', '=', a.was),
+  ),
+}
+
+/**
+ * `lock` (databases with row locks): the row stays locked until the transaction ends, so a second command on the
+ * same contract waits and then decides on the state the first one left — before it can touch the payment rail.
+ */
 async function load<T>(db: Kysely<DB>, table: Table, id: string, lock = false): Promise<Versioned<T> | null> {
-  const q = db.selectFrom(table).select(['data', 'version']).where('id', '=', id)
-  const row = await (lock ? q.forUpdate() : q).executeTakeFirst()
+  const { rows } = await (lock ? locks : loads)[table](db, { id })
+  const row = rows[0]
   return row ? { value: decode<T>(row.data), version: num(row.version) } : null
 }
 
@@ -55,41 +91,43 @@ async function save(
       .execute()
     return
   }
-  const res = await db
-    .updateTable(table)
-    .set({ data, status: v.status, version: version + 1 })
-    .where('id', '=', v.id)
-    .where('version', '=', version)
-    .executeTakeFirst()
-  if (Number(res.numUpdatedRows) !== 1) throw new VersionConflict(v.id)
+  const res = await updates[table](db, { data, status: v.status, version: version + 1, id: v.id, was: version })
+  if (Number(res.numAffectedRows) !== 1) throw new VersionConflict(v.id)
 }
 
 export const loadOffer = (db: Kysely<DB>, id: string, lock = false) => load<Offer>(db, 'offers', id, lock)
 export const loadContract = (db: Kysely<DB>, id: string, lock = false) => load<Contract>(db, 'contracts', id, lock)
 export const saveOffer = (db: Kysely<DB>, o: Offer, version: number | null) => save(db, 'offers', o, version)
 
-export async function saveContract(db: Kysely<DB>, c: Contract, version: number | null) {
+const indexObjects = prepared((db, a: { rows: { id: string; contract_id: string }[] }) =>
+  db
+    .insertInto('object_index')
+    .values(a.rows)
+    .onConflict((oc) => oc.column('id').doNothing()),
+)
+
+/** `before`: the contract as read, so only objects new since then are added to the index. */
+export async function saveContract(db: Kysely<DB>, c: Contract, version: number | null, before?: Contract) {
   await save(db, 'contracts', c, version)
-  const ids = [
-    ...c.milestones.map((m) => m.id),
-    ...c.refundRequests.map((r) => r.id),
-    ...c.disputes.map((d) => d.id),
-    ...c.amendments.map((a) => a.id),
-  ]
-  if (ids.length) {
-    await db
-      .insertInto('object_index')
-      .values(ids.map((id) => ({ id, contract_id: c.id })))
-      .onConflict((oc) => oc.column('id').doNothing())
-      .execute()
-  }
+  const known = new Set(before ? objectIds(before) : [])
+  const ids = objectIds(c).filter((id) => !known.has(id))
+  if (ids.length) await indexObjects(db, { rows: ids.map((id) => ({ id, contract_id: c.id })) })
 }
+
+const objectIds = (c: Contract) => [
+  ...c.milestones.map((m) => m.id),
+  ...c.refundRequests.map((r) => r.id),
+  ...c.disputes.map((d) => d.id),
+  ...c.amendments.map((a) => a.id),
+]
 
 /** The contract that holds a milestone, refund request, dispute or amendment. */
 export async function contractIdOf(db: Kysely<DB>, objectId: string): Promise<string | null> {
-  const row = await db.selectFrom('object_index').select('contract_id').where('id', '=', objectId).executeTakeFirst()
-  return row?.contract_id ?? null
+  const { rows } = await holderOf(db, { id: objectId })
+  return rows[0]?.contract_id ?? null
 }
+
+const holderOf = prepared((db, a: Row) => db.selectFrom('object_index').select('contract_id').where('id', '=', a.id))
 
 /** A page of a user's offers or contracts, newest first, by id cursor. */
 export async function listFor<T>(

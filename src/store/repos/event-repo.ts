@@ -3,7 +3,10 @@
  * webhook delivery per matching endpoint; the worker sends deliveries later, so no endpoint slows a command.
  */
 import type { Kysely } from 'kysely'
+import { prepared } from '../prepared.ts'
 import { type DB, num } from '../schema.ts'
+
+type Big = bigint | number | string
 
 export interface NewEvent {
   readonly id: string
@@ -15,57 +18,75 @@ export interface NewEvent {
   readonly audience: readonly string[]
 }
 
+/**
+ * All of a command's events in a few statements: the events (their sequence numbers come back), their recipients,
+ * the endpoints of those recipients, and a delivery per matching endpoint.
+ */
 export async function insertEvents(db: Kysely<DB>, events: readonly NewEvent[], newDeliveryId: () => string) {
-  for (const e of events) {
-    const row = await db
-      .insertInto('events')
-      .values({
-        id: e.id,
-        type: e.type,
-        object_id: e.objectId,
-        contract_id: e.contractId,
-        data: e.body,
-        created_at: BigInt(e.createdAt),
+  if (!events.length) return
+  const { rows } = await insertEventRows(db, {
+    rows: events.map((e) => ({
+      id: e.id,
+      type: e.type,
+      object_id: e.objectId,
+      contract_id: e.contractId,
+      data: e.body,
+      created_at: BigInt(e.createdAt),
+    })),
+  })
+  const seqOf = new Map(rows.map((r) => [r.id, r.seq]))
+  const recipients = events.flatMap((e) =>
+    [...new Set(e.audience)].map((user_id) => ({ user_id, event_seq: seqOf.get(e.id)! })),
+  )
+  if (!recipients.length) return
+  for (let i = 0; i < recipients.length; i += 500) await insertRecipients(db, { rows: recipients.slice(i, i + 500) })
+  const users = [...new Set(recipients.map((r) => r.user_id))]
+  const { rows: endpoints } = await endpointsOf(db, { users })
+  if (!endpoints.length) return
+  const deliveries = events.flatMap((e) => {
+    const audience = new Set(e.audience)
+    return endpoints
+      .filter((ep) => {
+        if (!audience.has(ep.user_id)) return false
+        const types = JSON.parse(ep.enabled_events) as string[]
+        return types.includes('*') || types.includes(e.type)
       })
-      .returning('seq')
-      .executeTakeFirstOrThrow()
-    const audience = [...new Set(e.audience)]
-    if (!audience.length) continue
-    await db
-      .insertInto('event_recipients')
-      .values(audience.map((user_id) => ({ user_id, event_seq: row.seq })))
-      .execute()
-    const endpoints = await db
-      .selectFrom('webhook_endpoints')
-      .select(['id', 'user_id', 'enabled_events'])
-      .where('user_id', 'in', audience)
-      .where('enabled', '=', 1)
-      .where('deleted_at', 'is', null)
-      .execute()
-    const matching = endpoints.filter((ep) => {
-      const types = JSON.parse(ep.enabled_events) as string[]
-      return types.includes('*') || types.includes(e.type)
-    })
-    if (matching.length) {
-      await db
-        .insertInto('webhook_deliveries')
-        .values(
-          matching.map((ep) => ({
-            id: newDeliveryId(),
-            endpoint_id: ep.id,
-            user_id: ep.user_id,
-            event_id: e.id,
-            event_seq: row.seq,
-            status: 'pending',
-            attempts: 0,
-            next_attempt_at: BigInt(e.createdAt),
-            created_at: BigInt(e.createdAt),
-          })),
-        )
-        .execute()
-    }
-  }
+      .map((ep) => ({
+        id: newDeliveryId(),
+        endpoint_id: ep.id,
+        user_id: ep.user_id,
+        event_id: e.id,
+        event_seq: seqOf.get(e.id)!,
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: BigInt(e.createdAt),
+        created_at: BigInt(e.createdAt),
+      }))
+  })
+  if (deliveries.length) await db.insertInto('webhook_deliveries').values(deliveries).execute()
 }
+
+type EventRow = {
+  id: string
+  type: string
+  object_id: string
+  contract_id: string | null
+  data: string
+  created_at: bigint
+}
+const insertEventRows = prepared((db, a: { rows: EventRow[] }) =>
+  db.insertInto('events').values(a.rows).returning(['id', 'seq']),
+)
+type RecipientRow = { user_id: string; event_seq: Big }
+const insertRecipients = prepared((db, a: { rows: RecipientRow[] }) => db.insertInto('event_recipients').values(a.rows))
+const endpointsOf = prepared((db, a: { users: string[] }) =>
+  db
+    .selectFrom('webhook_endpoints')
+    .select(['id', 'user_id', 'enabled_events'])
+    .where('user_id', 'in', a.users)
+    .where('enabled', '=', 1)
+    .where('deleted_at', 'is', null),
+)
 
 /** A user's events, newest first, by cursor (an event id), optionally by type and contract. */
 export async function listEvents(

@@ -1,6 +1,7 @@
 /** Journal entries, their lines and the account balances they maintain (SPEC §7). */
 import type { Kysely } from 'kysely'
 import { isBalanced, isUserAccount, type JournalEntry } from '../../domain/ledger.ts'
+import { prepared } from '../prepared.ts'
 import { big, type DB } from '../schema.ts'
 
 /** A user account would go below zero: a concurrent command spent the same money; the command is retried. */
@@ -13,64 +14,97 @@ export class NegativeBalance extends Error {
 
 const userOf = (account: string) => (isUserAccount(account) ? account.split(':')[1]! : null)
 
+/**
+ * Writes a command's entries with a few statements whatever their number: the entries, their lines, and the
+ * balance changes summed per account (one upsert: a statement may not update a row twice on PostgreSQL). A user
+ * account left below zero by the whole command means a concurrent command spent the same money.
+ */
 export async function postEntries(db: Kysely<DB>, entries: readonly JournalEntry[], now: number) {
-  for (const e of entries) {
+  const posted = entries.filter((e) => {
     if (!isBalanced(e)) throw new Error(`unbalanced journal entry ${e.id}`)
-    if (e.lines.length === 0) continue
-    await db
-      .insertInto('journal_entries')
-      .values({
-        id: e.id,
-        kind: e.kind,
-        currency: e.currency,
-        memo: e.memo,
-        contract_id: e.contractId,
-        milestone_id: e.milestoneId,
-        created_at: BigInt(now),
-      })
-      .execute()
-    await db
-      .insertInto('journal_lines')
-      .values(
-        e.lines.map((l) => ({
-          entry_id: e.id,
-          account: l.account,
-          currency: e.currency,
-          amount: l.amount,
-          created_at: BigInt(now),
-        })),
-      )
-      .execute()
-    for (const l of e.lines) {
-      const row = await db
-        .insertInto('accounts')
-        .values({ account: l.account, currency: e.currency, balance: l.amount, user_id: userOf(l.account) })
-        .onConflict((oc) =>
-          oc
-            .columns(['account', 'currency'])
-            .doUpdateSet((eb) => ({ balance: eb('accounts.balance', '+', eb.ref('excluded.balance')) })),
-        )
-        .returning('balance')
-        .executeTakeFirstOrThrow()
-      if (isUserAccount(l.account) && big(row.balance) < 0n) throw new NegativeBalance(l.account)
-    }
+    return e.lines.length > 0
+  })
+  if (!posted.length) return
+  const at = BigInt(now)
+  await insertEntries(db, {
+    rows: posted.map((e) => ({
+      id: e.id,
+      kind: e.kind,
+      currency: e.currency,
+      memo: e.memo,
+      contract_id: e.contractId,
+      milestone_id: e.milestoneId,
+      created_at: at,
+    })),
+  })
+  const lines = posted.flatMap((e) =>
+    e.lines.map((l) => ({
+      entry_id: e.id,
+      account: l.account,
+      currency: e.currency,
+      amount: l.amount,
+      created_at: at,
+    })),
+  )
+  for (let i = 0; i < lines.length; i += CHUNK) await insertLines(db, { rows: lines.slice(i, i + CHUNK) })
+  const delta = new Map<string, Delta>()
+  for (const l of lines) {
+    const key = `${l.currency} ${l.account}`
+    const d = delta.get(key)
+    if (d) d.balance += l.amount
+    else delta.set(key, { account: l.account, currency: l.currency, balance: l.amount, user_id: userOf(l.account) })
+  }
+  // in one order for every command: two commands that lock the same balance rows cannot deadlock (PostgreSQL)
+  const rows = [...delta.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, d]) => d)
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    const { rows: balances } = await addToBalances(db, { rows: rows.slice(i, i + CHUNK) })
+    for (const b of balances) if (isUserAccount(b.account) && big(b.balance) < 0n) throw new NegativeBalance(b.account)
   }
 }
 
+/** rows per multi-row statement: far below both databases' limits on parameters per statement */
+const CHUNK = 500
+
+type EntryRow = {
+  id: string
+  kind: string
+  currency: string
+  memo: string
+  contract_id: string | null
+  milestone_id: string | null
+  created_at: bigint
+}
+const insertEntries = prepared((db, a: { rows: EntryRow[] }) => db.insertInto('journal_entries').values(a.rows))
+type LineRow = { entry_id: string; account: string; currency: string; amount: bigint; created_at: bigint }
+const insertLines = prepared((db, a: { rows: LineRow[] }) => db.insertInto('journal_lines').values(a.rows))
+type Delta = { account: string; currency: string; balance: bigint; user_id: string | null }
+const addToBalances = prepared((db, a: { rows: Delta[] }) =>
+  db
+    .insertInto('accounts')
+    .values(a.rows)
+    .onConflict((oc) =>
+      oc
+        .columns(['account', 'currency'])
+        .doUpdateSet((eb) => ({ balance: eb('accounts.balance', '+', eb.ref('excluded.balance')) })),
+    )
+    .returning(['account', 'balance']),
+)
+
 /** An account's balance; with `lock` (row-lock databases) it stays locked until the transaction ends. */
 export async function balanceOf(db: Kysely<DB>, account: string, currency: string, lock = false): Promise<bigint> {
-  const q = db.selectFrom('accounts').select('balance').where('account', '=', account).where('currency', '=', currency)
-  const row = await (lock ? q.forUpdate() : q).executeTakeFirst()
-  return big(row?.balance)
+  const { rows } = await (lock ? balanceLocked : balance)(db, { account, currency })
+  return big(rows[0]?.balance)
 }
+
+type AccountKey = { account: string; currency: string }
+const balanceQuery = (db: Kysely<DB>, a: AccountKey) =>
+  db.selectFrom('accounts').select('balance').where('account', '=', a.account).where('currency', '=', a.currency)
+const balance = prepared(balanceQuery)
+const balanceLocked = prepared((db, a: AccountKey) => balanceQuery(db, a).forUpdate())
 
 /** A user's balances per currency: available and pending. */
 export async function userBalances(db: Kysely<DB>, userId: string) {
-  const rows = await db
-    .selectFrom('accounts')
-    .select(['account', 'currency', 'balance'])
-    .where('user_id', '=', userId)
-    .execute()
+  const { rows } = await accountsOf(db, { userId })
   const by = new Map<string, { currency: string; available: bigint; pending: bigint }>()
   for (const r of rows) {
     const b = by.get(r.currency) ?? { currency: r.currency, available: 0n, pending: 0n }
@@ -80,3 +114,7 @@ export async function userBalances(db: Kysely<DB>, userId: string) {
   }
   return [...by.values()].sort((a, b) => a.currency.localeCompare(b.currency))
 }
+
+const accountsOf = prepared((db, a: { userId: string }) =>
+  db.selectFrom('accounts').select(['account', 'currency', 'balance']).where('user_id', '=', a.userId),
+)

@@ -5,6 +5,7 @@
 import type { Kysely } from 'kysely'
 import type { TimerChanges, TimerKind, TimerSpec } from '../../domain/types.ts'
 import type { Capabilities } from '../database.ts'
+import { prepared } from '../prepared.ts'
 import { type DB, num } from '../schema.ts'
 
 export interface DueTimer extends TimerSpec {
@@ -12,36 +13,37 @@ export interface DueTimer extends TimerSpec {
 }
 
 export async function applyTimers(db: Kysely<DB>, changes: TimerChanges, now: number) {
-  if (changes.cancel.length)
-    await db
-      .deleteFrom('timers')
-      .where('key', 'in', [...changes.cancel])
-      .execute()
-  for (const t of changes.set) {
-    await db
-      .insertInto('timers')
-      .values({
-        key: t.key,
-        kind: t.kind,
-        run_at: BigInt(t.runAt),
-        payload: JSON.stringify(t.payload),
-        attempts: 0,
-        created_at: BigInt(now),
-      })
-      .onConflict((oc) =>
-        oc.column('key').doUpdateSet({
-          kind: t.kind,
-          run_at: BigInt(t.runAt),
-          payload: JSON.stringify(t.payload),
-          attempts: 0,
-          lease_until: null,
-          lease_owner: null,
-          last_error: null,
-        }),
-      )
-      .execute()
-  }
+  if (changes.cancel.length) await deleteTimers(db, { keys: [...changes.cancel] })
+  // one row per key (a statement may not update a row twice on PostgreSQL): the last setting wins
+  const rows = [...new Map(changes.set.map((t) => [t.key, t])).values()].map((t) => ({
+    key: t.key,
+    kind: t.kind,
+    run_at: BigInt(t.runAt),
+    payload: JSON.stringify(t.payload),
+    attempts: 0,
+    created_at: BigInt(now),
+  }))
+  for (let i = 0; i < rows.length; i += 500) await setTimers(db, { rows: rows.slice(i, i + 500) })
 }
+
+const deleteTimers = prepared((db, a: { keys: string[] }) => db.deleteFrom('timers').where('key', 'in', a.keys))
+type TimerRow = { key: string; kind: string; run_at: bigint; payload: string; attempts: number; created_at: bigint }
+const setTimers = prepared((db, a: { rows: TimerRow[] }) =>
+  db
+    .insertInto('timers')
+    .values(a.rows)
+    .onConflict((oc) =>
+      oc.column('key').doUpdateSet((eb) => ({
+        kind: eb.ref('excluded.kind'),
+        run_at: eb.ref('excluded.run_at'),
+        payload: eb.ref('excluded.payload'),
+        attempts: eb.ref('excluded.attempts'),
+        lease_until: null,
+        lease_owner: null,
+        last_error: null,
+      })),
+    ),
+)
 
 /**
  * Claims up to `limit` timers due by `now` (in deadline order) whose lease is free, leasing them until

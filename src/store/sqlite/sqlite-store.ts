@@ -6,6 +6,7 @@ import { Kysely, SqliteDialect } from 'kysely'
 import type { Store } from '../database.ts'
 import { migrateToLatest } from '../migrations.ts'
 import type { DB } from '../schema.ts'
+import { withStatementCache } from './statement-cache.ts'
 
 export async function openSqlite(path: string, opts: { migrate?: boolean } = {}): Promise<Store> {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
@@ -15,7 +16,8 @@ export async function openSqlite(path: string, opts: { migrate?: boolean } = {})
   raw.pragma('synchronous = FULL')
   raw.pragma('busy_timeout = 5000')
   raw.pragma('foreign_keys = ON')
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: raw }) })
+  raw.pragma('cache_size = -65536')
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) })
   if (opts.migrate !== false) await migrateToLatest(db as Kysely<unknown>, 'sqlite')
   return {
     db,
