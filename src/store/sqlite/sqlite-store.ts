@@ -16,7 +16,6 @@ export async function openSqlite(path: string, opts: { migrate?: boolean } = {})
   raw.pragma('synchronous = FULL')
   raw.pragma('busy_timeout = 5000')
   raw.pragma('foreign_keys = ON')
-  raw.pragma('cache_size = -65536')
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) })
   if (opts.migrate !== false) await migrateToLatest(db as Kysely<unknown>, 'sqlite')
   return {
