@@ -75,6 +75,28 @@ export async function createUser(
   return presentUser(row)
 }
 
+/**
+ * PATCH /v1/me: the signed-in user's name and time zone (checked as at sign-up). One transaction with its audit
+ * record; a body that changes nothing writes nothing and answers the user as they are.
+ */
+export async function updateProfile(app: App, userId: string, input: { name?: string; timeZone?: string }) {
+  if (input.name !== undefined && !input.name.trim()) fail('parameter_invalid', 'A name cannot be blank.', 'name')
+  if (input.timeZone !== undefined && !isTimeZone(input.timeZone))
+    fail('parameter_invalid', `Unknown time zone: ${input.timeZone} (use an IANA name like Europe/Paris).`, 'time_zone')
+  const cols = ['id', 'email', 'name', 'time_zone', 'is_admin', 'created_at'] as const
+  return run(app, { actor: { kind: 'user', id: userId } }, async (tx) => {
+    const before = await tx.db.selectFrom('users').select(cols).where('id', '=', userId).executeTakeFirst()
+    if (!before) return fail('authentication_required', 'Your account no longer exists.')
+    const changes: { name?: string; time_zone?: string } = {}
+    if (input.name !== undefined && input.name !== before.name) changes.name = input.name
+    if (input.timeZone !== undefined && input.timeZone !== before.time_zone) changes.time_zone = input.timeZone
+    if (!Object.keys(changes).length) return presentUser(before)
+    await tx.db.updateTable('users').set(changes).where('id', '=', userId).execute()
+    await tx.audit('user.update', userId, changes)
+    return presentUser({ ...before, ...changes })
+  })
+}
+
 /** Creates the first admin from the environment when no user has that email (SPEC §2). */
 export async function ensureAdmin(app: App, email: string, password: string) {
   const existing = await app.store.db

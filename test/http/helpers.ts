@@ -91,7 +91,7 @@ export const get = (env: TestEnv, token: string | undefined, url: string) =>
 /** A raw request (string payload, any headers). */
 export async function raw(
   env: TestEnv,
-  method: 'GET' | 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   url: string,
   headers: Record<string, string>,
   payload?: string,

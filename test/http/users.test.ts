@@ -98,6 +98,91 @@ describe.each(DATABASES)('users and sessions on %s', (kind) => {
     expectError(await call(env, 'DELETE', '/v1/sessions/current', { token: s.token }), 401, 'authentication_required')
   })
 
+  it('PATCH /v1/me changes the name and time zone, writes an audit record, and a later login sees them', async () => {
+    const u = await user(env)
+    const patch = (body: unknown, token = u.token) => call(env, 'PATCH', '/v1/me', { token, body })
+    const changed = ok(await patch({ time_zone: 'Asia/Tokyo', name: 'Ada Lovelace' }))
+    expect(changed).toMatchObject({ id: u.id, object: 'user', email: u.email, name: 'Ada Lovelace' })
+    expect(changed.time_zone).toBe('Asia/Tokyo')
+    expect(ok(await get(env, u.token, '/v1/me'))).toEqual(changed)
+    const again = ok(await post(env, undefined, '/v1/sessions', { email: u.email, password: u.password }), 201)
+    expect(again.user).toEqual(changed)
+    // one field at a time; text round-trips exactly
+    const name = '  Zoë “Z” 李  '
+    expect(ok(await patch({ name }))).toMatchObject({ name, time_zone: 'Asia/Tokyo' })
+    expect(ok(await patch({ time_zone: 'America/Argentina/Buenos_Aires' }))).toMatchObject({
+      name,
+      time_zone: 'America/Argentina/Buenos_Aires',
+    })
+    // an API key acts as its user
+    const key = ok(await post(env, u.token, '/v1/api_keys', { name: 'ci' }), 201).secret as string
+    expect(ok(await patch({ time_zone: 'UTC' }, key)).time_zone).toBe('UTC')
+
+    const audit = await env.rt.app.store.db
+      .selectFrom('audit_log')
+      .select(['actor', 'action', 'record'])
+      .where('target', '=', u.id)
+      .where('action', '=', 'user.update')
+      .orderBy('seq')
+      .execute()
+    expect(audit.map((a) => [a.actor, JSON.parse(a.record).data])).toEqual([
+      [u.id, { name: 'Ada Lovelace', time_zone: 'Asia/Tokyo' }],
+      [u.id, { name }],
+      [u.id, { time_zone: 'America/Argentina/Buenos_Aires' }],
+      [u.id, { time_zone: 'UTC' }],
+    ])
+    // nothing to change: the same answer, and no audit record
+    expect(ok(await patch({}))).toMatchObject({ name, time_zone: 'UTC' })
+    expect(ok(await patch({ time_zone: 'UTC', name }))).toMatchObject({ name, time_zone: 'UTC' })
+    const count = await env.rt.app.store.db
+      .selectFrom('audit_log')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('target', '=', u.id)
+      .executeTakeFirstOrThrow()
+    expect(Number(count.n)).toBe(4)
+  })
+
+  it('PATCH /v1/me validates like sign-up, names the field, and changes nothing on a refusal', async () => {
+    const u = await user(env)
+    const patch = (body: unknown) => call(env, 'PATCH', '/v1/me', { token: u.token, body })
+    const before = ok(await get(env, u.token, '/v1/me'))
+    expectError(await patch({ time_zone: 'Mars/Olympus' }), 400, 'parameter_invalid', 'time_zone')
+    expectError(await patch({ time_zone: 'Mars/Olympus', name: 'Valid' }), 400, 'parameter_invalid', 'time_zone')
+    expectError(await patch({ time_zone: '' }), 400, 'parameter_invalid', 'time_zone')
+    expectError(await patch({ time_zone: 'x'.repeat(101) }), 400, 'parameter_invalid', 'time_zone')
+    expectError(await patch({ time_zone: 3600 }), 400, 'parameter_invalid', 'time_zone')
+    expectError(await patch({ name: '' }), 400, 'parameter_invalid', 'name')
+    expectError(await patch({ name: '   ' }), 400, 'parameter_invalid', 'name')
+    expectError(await patch({ name: 'x'.repeat(201) }), 400, 'parameter_invalid', 'name')
+    expectError(await patch({ name: null }), 400, 'parameter_invalid', 'name')
+    expectError(await patch({ email: 'new@tranche.test' }), 400, 'parameter_unknown', 'email')
+    expectError(await patch({ is_admin: true }), 400, 'parameter_unknown', 'is_admin')
+    expectError(await patch({ password: 'another-password-1' }), 400, 'parameter_unknown', 'password')
+    expect(ok(await get(env, u.token, '/v1/me'))).toEqual(before)
+    const message = (await patch({ time_zone: 'Mars/Olympus' })).body.error.message as string
+    expect(message).toContain('Mars/Olympus')
+    expectError(await call(env, 'PATCH', '/v1/me', { body: { time_zone: 'UTC' } }), 401, 'authentication_required')
+    expectError(
+      await call(env, 'PATCH', '/v1/me', { token: 'tks_not-a-real-token', body: { name: 'x' } }),
+      401,
+      'authentication_required',
+    )
+  })
+
+  it('PATCH /v1/me with the session cookie needs the X-CSRF-Token header', async () => {
+    const u = await user(env)
+    const res = await post(env, undefined, '/v1/sessions', { email: u.email, password: u.password })
+    const cookies = setCookies(res.headers['set-cookie'])
+    const cookie = `tranche_session=${cookies.tranche_session!.value}; tranche_csrf=${cookies.tranche_csrf!.value}`
+    const json = { cookie, 'content-type': 'application/json' }
+    const body = JSON.stringify({ time_zone: 'Europe/Berlin' })
+    expectError(await raw(env, 'PATCH', '/v1/me', json, body), 403, 'csrf_invalid')
+    expectError(await raw(env, 'PATCH', '/v1/me', { ...json, 'x-csrf-token': 'csrf_wrong' }, body), 403, 'csrf_invalid')
+    expect(ok(await get(env, u.token, '/v1/me')).time_zone).toBe('UTC')
+    const done = ok(await raw(env, 'PATCH', '/v1/me', { ...json, 'x-csrf-token': cookies.tranche_csrf!.value }, body))
+    expect(done.time_zone).toBe('Europe/Berlin')
+  })
+
   it('refuses a wrong password or an unknown email (401 invalid_credentials)', async () => {
     const u = await user(env)
     expectError(

@@ -92,7 +92,7 @@ describe.each(DATABASES)('authorization matrix on %s', (kind) => {
   })
 
   const exercise = async (row: RouteCase) => {
-    const method = row.key.split(' ')[0] as 'GET' | 'POST' | 'DELETE'
+    const method = row.key.split(' ')[0] as 'GET' | 'POST' | 'PATCH' | 'DELETE'
     const w = new World(env, p)
     const t = await row.target(w)
     const failures: string[] = []

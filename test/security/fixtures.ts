@@ -246,6 +246,8 @@ export const ROUTES: readonly RouteCase[] = [
     target: at('/v1/sessions/current'),
   },
   { key: 'GET /v1/me', expect: SIGNED_IN, happy: 'client', target: at('/v1/me') },
+  // each caller changes only their own profile: there is no other user's to reach
+  { key: 'PATCH /v1/me', expect: SIGNED_IN, happy: 'client', target: at('/v1/me', { time_zone: 'Europe/Paris' }) },
   { key: 'POST /v1/api_keys', expect: SIGNED_IN, happy: 'client', target: at('/v1/api_keys', { name: 'matrix' }) },
   { key: 'GET /v1/api_keys', expect: SIGNED_IN, happy: 'client', target: at('/v1/api_keys') },
   {

@@ -73,7 +73,7 @@ export async function dropSchema(schema: string) {
 /** One HTTP call through `inject`; returns status, parsed body and headers. */
 export async function call(
   env: TestEnv,
-  method: 'GET' | 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   url: string,
   opts: { token?: string; body?: unknown; idem?: string; headers?: Record<string, string> } = {},
 ) {

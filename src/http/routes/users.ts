@@ -9,6 +9,7 @@ import {
   login,
   logout,
   presentUser,
+  updateProfile,
 } from '../../app/accounts.ts'
 import type { App } from '../../app/app.ts'
 import { newSecret } from '../../app/ids.ts'
@@ -83,6 +84,26 @@ export function userRoutes(server: Server, app: App) {
     '/v1/me',
     { config: { auth: 'user' }, schema: { tags: ['users'], summary: 'The signed-in user' } },
     async (req) => presentUser(req.user!),
+  )
+
+  server.patch(
+    '/v1/me',
+    {
+      config: { auth: 'user' },
+      schema: {
+        tags: ['users'],
+        summary: 'Update my profile: name and time zone (an IANA name such as Europe/Paris)',
+        body: Strict({
+          name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          time_zone: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+        }),
+      },
+    },
+    async (req) =>
+      updateProfile(app, req.user!.id, {
+        ...(req.body.name !== undefined ? { name: req.body.name } : {}),
+        ...(req.body.time_zone !== undefined ? { timeZone: req.body.time_zone } : {}),
+      }),
   )
 
   server.post(
