@@ -89,6 +89,9 @@ export function presentMilestone(c: Contract, m: Milestone) {
           submitted_at: iso(m.submission.submittedAt),
         }
       : null,
+    change_request: m.changeRequest
+      ? { message: m.changeRequest.message, requested_at: iso(m.changeRequest.requestedAt) }
+      : null,
     funded_at: t(m.fundedAt),
     refund_request_id: m.refundRequestId,
     dispute_id: m.disputeId,

@@ -27,6 +27,12 @@ export interface Submission {
   readonly submittedAt: number
 }
 
+/** The client's latest request for changes (SPEC §5), kept until the next one replaces it. */
+export interface ChangeRequest {
+  readonly message: string
+  readonly requestedAt: number
+}
+
 export interface Milestone {
   readonly id: string
   readonly position: number
@@ -49,6 +55,8 @@ export interface Milestone {
   readonly revisionsUsed: number
   readonly reviewDeadline: number | null
   readonly submission: Submission | null
+  /** absent until changes are first requested (and on milestones saved before it was kept) */
+  readonly changeRequest?: ChangeRequest
   readonly refundRequestId: string | null
   readonly disputeId: string | null
   readonly fundedAt: number | null

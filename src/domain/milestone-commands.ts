@@ -57,7 +57,7 @@ export function decideMilestone(contract: Contract, cmd: MilestoneCommand, ctx: 
           `All ${w.c.revisionLimit} revisions are used: approve the milestone or open a dispute.`,
         )
       }
-      spendRevision(w, m)
+      spendRevision(w, m, cmd.message)
       w.emit('milestone.changes_requested', 'milestone', m.id)
       return w.done()
     }
@@ -107,8 +107,9 @@ export function decideMilestone(contract: Contract, cmd: MilestoneCommand, ctx: 
 }
 
 /** One request for changes: the clock stops, one revision is used. */
-function spendRevision(w: ContractWork, m: MMilestone) {
+function spendRevision(w: ContractWork, m: MMilestone, message: string) {
   m.revisionsUsed += 1
+  m.changeRequest = { message, requestedAt: w.now }
   m.state = 'changes_requested'
   w.cancelReviewTimers(m)
   w.scheduleDormancy(m)
@@ -210,7 +211,7 @@ function approve(w: ContractWork, cmd: Extract<MilestoneCommand, { type: 'approv
     w.refundRest(m) // the client fee rounding leftover, if any
     w.finish(m)
   } else if (rework) {
-    spendRevision(w, m)
+    spendRevision(w, m, cmd.message ?? 'Some entries are accepted; rework the others.')
     if (r > 0n) w.emit('milestone.released', 'milestone', m.id)
   } else {
     if (r > 0n) w.emit('milestone.released', 'milestone', m.id)

@@ -132,6 +132,24 @@ describe.each(DATABASES)('milestones on %s', (kind) => {
     expect((await milestone(env, d.client.token, d.ids[0]!)).state).toBe('released')
   })
 
+  it("keeps the client's change request on the milestone: shown after resubmission, replaced by the next", async () => {
+    const d = await submitted(env, {}, [100_000])
+    const id = d.ids[0]!
+    expect((await milestone(env, d.client.token, id)).change_request).toBeNull()
+    const now = ok(await get(env, admin.token, '/v1/test_clock')).now
+    const note = 'Add the pricing section.\nAnd a footer — “soon”.'
+    const m = ok(await post(env, d.client.token, `/v1/milestones/${id}/request_changes`, { message: note }))
+    expect(m.change_request).toEqual({ message: note, requested_at: now })
+    expect(m).toMatchObject({ revisions_used: 1, revisions_left: 2 })
+    expect((await milestone(env, d.freelancer.token, id)).change_request.message).toBe(note)
+    await advance(env, DAY)
+    const again = await submit(env, d, id, { message: 'Pricing added.' })
+    expect(again.change_request).toEqual({ message: note, requested_at: now })
+    const next = ok(await post(env, d.client.token, `/v1/milestones/${id}/request_changes`, { message: 'Footer too.' }))
+    expect(next.change_request.message).toBe('Footer too.')
+    expect(next.revisions_left).toBe(1)
+  })
+
   it('refuses request_changes at the revision limit (409 revision_limit_reached)', async () => {
     const d = await submitted(env, { revision_limit: 1 })
     ok(await post(env, d.client.token, `/v1/milestones/${d.ids[0]}/request_changes`, { message: 'once' }))
@@ -307,8 +325,13 @@ describe.each(DATABASES)('milestones on %s', (kind) => {
       'amount',
     )
     const m = ok(
-      await post(env, d.client.token, `/v1/milestones/${id}/approve`, { accepted_entries: [1, 2], rest: 'rework' }),
+      await post(env, d.client.token, `/v1/milestones/${id}/approve`, {
+        accepted_entries: [1, 2],
+        rest: 'rework',
+        message: 'Articles 3 to 5 need sources.',
+      }),
     )
+    expect(m.change_request.message).toBe('Articles 3 to 5 need sources.')
     expect(m).toMatchObject({
       state: 'changes_requested',
       accepted_entries: [1, 2],
