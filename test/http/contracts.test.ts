@@ -1,6 +1,6 @@
 /** Contracts (SPEC §5, §10): list, read, fund several milestones atomically, end early. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { adminUser, advance, DATABASES, startEnv, type TestEnv } from '../support/harness.ts'
+import { adminUser, advance, call, DATABASES, startEnv, type TestEnv } from '../support/harness.ts'
 import {
   balance,
   contract,
@@ -65,6 +65,26 @@ describe.each(DATABASES)('contracts on %s', (kind) => {
     const s = await user(env, 'stranger')
     expectError(await get(env, s.token, `/v1/contracts/${d.cid}`), 404, 'resource_missing')
     expectError(await get(env, undefined, `/v1/contracts/${d.cid}`), 401, 'authentication_required')
+  })
+
+  it('names the parties (id, name, email) on GET, one contract or a list, for both sides and the admin', async () => {
+    const d = await contract(env)
+    ok(await call(env, 'PATCH', '/v1/me', { token: d.client.token, body: { name: 'Carla Client' } }))
+    ok(await call(env, 'PATCH', '/v1/me', { token: d.freelancer.token, body: { name: 'Fred Freelancer' } }))
+    const parties = {
+      client: { id: d.client.id, name: 'Carla Client', email: d.client.email },
+      freelancer: { id: d.freelancer.id, name: 'Fred Freelancer', email: d.freelancer.email },
+    }
+    for (const token of [d.client.token, d.freelancer.token, admin.token]) {
+      expect(ok(await get(env, token, `/v1/contracts/${d.cid}`)).parties).toEqual(parties)
+      const listed = ok(await get(env, token, '/v1/contracts?limit=100')).data.find(
+        (c: { id: string }) => c.id === d.cid,
+      )
+      expect(listed.parties).toEqual(parties)
+    }
+    // a rename shows at once: the names are read with each answer, not stored in the contract
+    ok(await call(env, 'PATCH', '/v1/me', { token: d.client.token, body: { name: 'Carla C.' } }))
+    expect(ok(await get(env, d.freelancer.token, `/v1/contracts/${d.cid}`)).parties.client.name).toBe('Carla C.')
   })
 
   it('lists my contracts newest first with status filter and pagination; the admin lists all', async () => {

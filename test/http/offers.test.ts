@@ -1,6 +1,6 @@
 /** Offers and negotiation (SPEC §4): open, list, read, counter, accept, decline, withdraw, expire. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { advance, DATABASES, startEnv, type TestEnv } from '../support/harness.ts'
+import { advance, call, DATABASES, startEnv, type TestEnv } from '../support/harness.ts'
 import { DAY, eventTypes, expectError, get, offerTerms, ok, openOffer, post, user } from './helpers.ts'
 
 describe.each(DATABASES)('offers on %s', (kind) => {
@@ -37,6 +37,20 @@ describe.each(DATABASES)('offers on %s', (kind) => {
     // nothing is charged at the offer stage
     expect(ok(await get(env, client.token, '/v1/balances')).data).toEqual([])
     expect(ok(await get(env, client.token, '/v1/ledger/entries')).data).toEqual([])
+  })
+
+  it('names the parties (id, name, email) on GET of an offer and of the list', async () => {
+    const { client, freelancer, offer } = await openOffer(env)
+    ok(await call(env, 'PATCH', '/v1/me', { token: client.token, body: { name: 'Olga Offerer' } }))
+    const parties = {
+      client: { id: client.id, name: 'Olga Offerer', email: client.email },
+      freelancer: { id: freelancer.id, name: 'Test user', email: freelancer.email },
+    }
+    for (const token of [client.token, freelancer.token]) {
+      expect(ok(await get(env, token, `/v1/offers/${offer.id}`)).parties).toEqual(parties)
+      const listed = ok(await get(env, token, '/v1/offers')).data.find((o: { id: string }) => o.id === offer.id)
+      expect(listed.parties).toEqual(parties)
+    }
   })
 
   it('lets a freelancer open the offer (role freelancer)', async () => {

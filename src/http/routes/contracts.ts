@@ -15,6 +15,7 @@ import { fail } from '../../domain/errors.ts'
 import { listFor } from '../../store/repos/aggregate-repo.ts'
 import { actorOf } from '../auth.ts'
 import { idempotent } from '../idempotency.ts'
+import { withParties, withPartiesOne } from '../parties.ts'
 import { big, list, opt, page, type Server } from '../route-kit.ts'
 import {
   Amount,
@@ -58,7 +59,12 @@ export function contractRoutes(server: Server, app: App) {
     '/v1/contracts',
     {
       config: auth,
-      schema: { tags: ['contracts'], summary: 'My contracts (all, for the admin)', querystring: ListQuery },
+      schema: {
+        tags: ['contracts'],
+        summary: 'My contracts (all, for the admin)',
+        description: 'Each with `parties`: the client and the freelancer, each {id, name, email}.',
+        querystring: ListQuery,
+      },
     },
     async (req) => {
       const actor = actorOf(req)
@@ -66,16 +72,24 @@ export function contractRoutes(server: Server, app: App) {
         ...page(req.query),
         status: req.query.status ?? null,
       })
-      return list(res.data.map(presentContract), res.hasMore, '/v1/contracts')
+      return list(await withParties(app.store.db, res.data.map(presentContract)), res.hasMore, '/v1/contracts')
     },
   )
   server.get(
     '/v1/contracts/:id',
     {
       config: auth,
-      schema: { tags: ['contracts'], summary: 'A contract with milestones, totals and exposure', params: P('ctr') },
+      schema: {
+        tags: ['contracts'],
+        summary: 'A contract with milestones, totals and exposure',
+        description: 'With `parties`: the client and the freelancer, each {id, name, email}.',
+        params: P('ctr'),
+      },
     },
-    async (req) => presentContract((await contractFor(app.store.db, req.params.id, actorOf(req), 'contract')).value),
+    async (req) => {
+      const { value } = await contractFor(app.store.db, req.params.id, actorOf(req), 'contract')
+      return withPartiesOne(app.store.db, presentContract(value))
+    },
   )
   server.post(
     '/v1/contracts/:id/fund',

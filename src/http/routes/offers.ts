@@ -9,6 +9,7 @@ import type { TermsInput } from '../../domain/terms.ts'
 import { listFor } from '../../store/repos/aggregate-repo.ts'
 import { actorOf } from '../auth.ts'
 import { idempotent } from '../idempotency.ts'
+import { withParties, withPartiesOne } from '../parties.ts'
 import { list, page, type Server } from '../route-kit.ts'
 import { Id, ListQuery, OfferCreate, Reason, Strict, Terms } from '../schemas.ts'
 
@@ -78,13 +79,21 @@ export function offerRoutes(server: Server, app: App) {
 
   server.get(
     '/v1/offers',
-    { config: { auth: 'user' }, schema: { tags: ['offers'], summary: 'My offers', querystring: ListQuery } },
+    {
+      config: { auth: 'user' },
+      schema: {
+        tags: ['offers'],
+        summary: 'My offers',
+        description: 'Each with `parties`: the client and the freelancer, each {id, name, email}.',
+        querystring: ListQuery,
+      },
+    },
     async (req) => {
       const res = await listFor<Offer>(app.store.db, 'offers', req.user!.id, {
         ...page(req.query),
         status: req.query.status ?? null,
       })
-      return list(res.data.map(presentOffer), res.hasMore, '/v1/offers')
+      return list(await withParties(app.store.db, res.data.map(presentOffer)), res.hasMore, '/v1/offers')
     },
   )
 
@@ -92,9 +101,15 @@ export function offerRoutes(server: Server, app: App) {
     '/v1/offers/:id',
     {
       config: { auth: 'user' },
-      schema: { tags: ['offers'], summary: 'An offer with all its revisions', params: OfferParams },
+      schema: {
+        tags: ['offers'],
+        summary: 'An offer with all its revisions',
+        description: 'With `parties`: the client and the freelancer, each {id, name, email}.',
+        params: OfferParams,
+      },
     },
-    async (req) => presentOffer((await offerFor(app.store.db, req.params.id, actorOf(req))).value),
+    async (req) =>
+      withPartiesOne(app.store.db, presentOffer((await offerFor(app.store.db, req.params.id, actorOf(req))).value)),
   )
 
   server.post(
