@@ -508,7 +508,10 @@ export interface paths {
       path?: never
       cookie?: never
     }
-    /** My contracts (all, for the admin) */
+    /**
+     * My contracts (all, for the admin)
+     * @description Each with `parties`: the client and the freelancer, each {id, name, email}.
+     */
     get: {
       parameters: {
         query?: {
@@ -549,7 +552,10 @@ export interface paths {
       path?: never
       cookie?: never
     }
-    /** A contract with milestones, totals and exposure */
+    /**
+     * A contract with milestones, totals and exposure
+     * @description With `parties`: the client and the freelancer, each {id, name, email}.
+     */
     get: {
       parameters: {
         query?: never
@@ -1055,7 +1061,32 @@ export interface paths {
     delete?: never
     options?: never
     head?: never
-    patch?: never
+    /** Update my profile: name and time zone (an IANA name such as Europe/Paris) */
+    patch: {
+      parameters: {
+        query?: never
+        header?: never
+        path?: never
+        cookie?: never
+      }
+      requestBody: {
+        content: {
+          'application/json': {
+            name?: string
+            time_zone?: string
+          }
+        }
+      }
+      responses: {
+        /** @description Default Response */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content?: never
+        }
+      }
+    }
     trace?: never
   }
   '/v1/milestones/{id}': {
@@ -1406,7 +1437,10 @@ export interface paths {
       path?: never
       cookie?: never
     }
-    /** My offers */
+    /**
+     * My offers
+     * @description Each with `parties`: the client and the freelancer, each {id, name, email}.
+     */
     get: {
       parameters: {
         query?: {
@@ -1492,7 +1526,10 @@ export interface paths {
       path?: never
       cookie?: never
     }
-    /** An offer with all its revisions */
+    /**
+     * An offer with all its revisions
+     * @description With `parties`: the client and the freelancer, each {id, name, email}.
+     */
     get: {
       parameters: {
         query?: never
