@@ -9,6 +9,7 @@ import type {
   ApiKey,
   Balance,
   Contract,
+  ContractCore,
   Deleted,
   DemoAccount,
   Dispute,
@@ -18,6 +19,7 @@ import type {
   NewApiKey,
   NewWebhookEndpoint,
   Offer,
+  OfferCore,
   Payout,
   Plan,
   RefundRequest,
@@ -45,6 +47,7 @@ export type MilestoneLineBody = TermsBody['milestones'][number]
 export type ApproveBody = Body<'/v1/milestones/{id}/approve'>
 export type AmendmentBody = Body<'/v1/contracts/{id}/amendments'>
 export type PlanBody = Body<'/v1/plans'>
+export type ProfileBody = paths['/v1/me']['patch']['requestBody']['content']['application/json']
 
 const id = (x: string) => ({ params: { path: { id: x } } })
 type ListQuery = { limit?: string; starting_after?: string; status?: string; type?: string; contract_id?: string }
@@ -55,6 +58,7 @@ export const api = {
   logIn: (body: Body<'/v1/sessions'>) => unwrap<Session>(client.POST('/v1/sessions', { body })),
   logOut: () => unwrap<unknown>(client.DELETE('/v1/sessions/current')),
   me: () => unwrap<User>(client.GET('/v1/me')),
+  updateMe: (body: ProfileBody) => unwrap<User>(client.PATCH('/v1/me', { body })),
   demo: async (): Promise<DemoAccount[] | null> => {
     const res = await fetch('/v1/demo')
     return res.ok ? ((await res.json()) as { accounts: DemoAccount[] }).accounts : null
@@ -63,22 +67,22 @@ export const api = {
   // offers
   offers: (query: ListQuery = {}) => unwrap<List<Offer>>(client.GET('/v1/offers', { params: { query } })),
   offer: (offerId: string) => unwrap<Offer>(client.GET('/v1/offers/{id}', id(offerId))),
-  openOffer: (body: OfferBody, key: string) => unwrap<Offer>(client.POST('/v1/offers', { body, ...idem(key) })),
+  openOffer: (body: OfferBody, key: string) => unwrap<OfferCore>(client.POST('/v1/offers', { body, ...idem(key) })),
   counter: (offerId: string, body: TermsBody, key: string) =>
-    unwrap<Offer>(client.POST('/v1/offers/{id}/counter', { ...id(offerId), body, ...idem(key) })),
+    unwrap<OfferCore>(client.POST('/v1/offers/{id}/counter', { ...id(offerId), body, ...idem(key) })),
   acceptOffer: (offerId: string, revision: number, key: string) =>
-    unwrap<Offer>(client.POST('/v1/offers/{id}/accept', { ...id(offerId), body: { revision }, ...idem(key) })),
+    unwrap<OfferCore>(client.POST('/v1/offers/{id}/accept', { ...id(offerId), body: { revision }, ...idem(key) })),
   declineOffer: (offerId: string, key: string) =>
-    unwrap<Offer>(client.POST('/v1/offers/{id}/decline', { ...id(offerId), body: {}, ...idem(key) })),
+    unwrap<OfferCore>(client.POST('/v1/offers/{id}/decline', { ...id(offerId), body: {}, ...idem(key) })),
   withdrawOffer: (offerId: string, key: string) =>
-    unwrap<Offer>(client.POST('/v1/offers/{id}/withdraw', { ...id(offerId), body: {}, ...idem(key) })),
+    unwrap<OfferCore>(client.POST('/v1/offers/{id}/withdraw', { ...id(offerId), body: {}, ...idem(key) })),
   plan: (body: PlanBody) => unwrap<Plan>(client.POST('/v1/plans', { body })),
 
   // contracts and milestones
   contracts: (query: ListQuery = {}) => unwrap<List<Contract>>(client.GET('/v1/contracts', { params: { query } })),
   contract: (contractId: string) => unwrap<Contract>(client.GET('/v1/contracts/{id}', id(contractId))),
   fundMany: (contractId: string, milestone_ids: string[], payment_method: string | undefined, key: string) =>
-    unwrap<Contract>(
+    unwrap<ContractCore>(
       client.POST('/v1/contracts/{id}/fund', {
         ...id(contractId),
         body: payment_method ? { milestone_ids, payment_method } : { milestone_ids },
@@ -86,7 +90,7 @@ export const api = {
       }),
     ),
   endContract: (contractId: string, reason: string, key: string) =>
-    unwrap<Contract>(
+    unwrap<ContractCore>(
       client.POST('/v1/contracts/{id}/end', { ...id(contractId), body: reason ? { reason } : {}, ...idem(key) }),
     ),
   proposeAmendment: (contractId: string, body: AmendmentBody, key: string) =>

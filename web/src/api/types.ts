@@ -18,6 +18,7 @@ import type { plan, reputation } from '../../../src/app/trust.ts'
 import type { VerifyReport } from '../../../src/app/verify.ts'
 import type { createEndpoint, listEndpoints, presentDelivery } from '../../../src/app/webhooks.ts'
 import type { MilestoneState, Role } from '../../../src/domain/contract-model.ts'
+import type { WithParties } from '../../../src/http/parties.ts'
 import type { list } from '../../../src/http/route-kit.ts'
 
 export type { MilestoneState, Role }
@@ -25,9 +26,16 @@ export type List<T> = ReturnType<typeof list<T>>
 
 export type User = ReturnType<typeof presentUser>
 export type Session = Awaited<ReturnType<typeof login>>
-export type Offer = ReturnType<typeof presentOffer>
+/** An offer as a command answers it (POST …/counter, /accept …). */
+export type OfferCore = ReturnType<typeof presentOffer>
+/** An offer as GET answers it: with the parties' names (src/http/parties.ts). */
+export type Offer = WithParties<OfferCore>
 export type OfferTerms = Offer['terms']
-export type Contract = ReturnType<typeof presentContract>
+/** A contract as a command answers it (POST …/fund, /end). */
+export type ContractCore = ReturnType<typeof presentContract>
+/** A contract as GET answers it: with the parties' names. */
+export type Contract = WithParties<ContractCore>
+export type { Parties, Party } from '../../../src/http/parties.ts'
 export type Milestone = ReturnType<typeof presentMilestone>
 export type RefundRequest = ReturnType<typeof presentRefundRequest>
 export type Dispute = ReturnType<typeof presentDispute>

@@ -1,6 +1,6 @@
 /** The page frame: the navigation (a menu button on narrow screens), the unread badge, the user's menu. */
 import { useQueryClient } from '@tanstack/react-query'
-import { type ReactNode, useEffect, useState } from 'react'
+import { type ReactNode, useState } from 'react'
 import { Link, NavLink, useLocation, useNavigate } from 'react-router'
 import { api } from '../api/sdk'
 import { useAction } from '../lib/action'
@@ -9,12 +9,13 @@ import { useUser } from '../session'
 
 export function Layout({ children }: { children: ReactNode }) {
   const me = useUser()
-  const [open, setOpen] = useState(false)
+  // The narrow-screen menu is open on the page where it was opened: navigating closes it, with no effect to run.
+  const [openOn, setOpenOn] = useState<string | null>(null)
   const location = useLocation()
   const navigate = useNavigate()
   const qc = useQueryClient()
   const { unread, more } = useUnread(me.id)
-  useEffect(() => setOpen(false), [location.pathname])
+  const open = openOn === location.pathname
   const logout = useAction(() => api.logOut(), {
     invalidate: [],
     onSuccess: () => {
@@ -62,7 +63,7 @@ export function Layout({ children }: { children: ReactNode }) {
           className="menu-toggle"
           aria-expanded={open}
           aria-controls="main-nav"
-          onClick={() => setOpen((x) => !x)}
+          onClick={() => setOpenOn(open ? null : location.pathname)}
         >
           Menu
         </button>

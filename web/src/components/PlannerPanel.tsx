@@ -77,7 +77,7 @@ export function PlannerPanel({
           value={totalText}
           placeholder={suggestedTotal ? toMajorInput(suggestedTotal, draft.currency) : ''}
           onChange={setTotalText}
-          error={err.total ?? errorFor('total', {}, ask.error)}
+          error={err.total ?? errorFor('total', {}, ask.error, draft.currency)}
         />
       )}
       {draft.payment_mode === 'by_milestone' && (
@@ -95,7 +95,7 @@ export function PlannerPanel({
           {err.unit_price ?? err.entries ?? err.total}
         </div>
       )}
-      <ErrorNote error={ask.error} fields={['total', 'upfront_bps']} />
+      <ErrorNote error={ask.error} fields={['total', 'upfront_bps']} currency={draft.currency} />
       <Button kind="secondary" busy={ask.pending} onClick={run}>
         Ask the planner
       </Button>
@@ -107,6 +107,7 @@ export function PlannerPanel({
           </p>
           <ol className="plan-lines">
             {plan.milestones.map((m, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: a plan is replaced whole; the position is the line's identity
               <li key={i}>
                 <span>
                   {m.title}
@@ -147,6 +148,7 @@ export function PlannerPanel({
           </table>
           <ul className="reasons">
             {[...plan.comparison.reasons, ...plan.reasons].map((r, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: read-only sentences, replaced whole with the plan
               <li key={i}>{r}</li>
             ))}
             {plan.deposit_advice && <li>{plan.deposit_advice}</li>}

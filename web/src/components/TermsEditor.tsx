@@ -39,7 +39,7 @@ export function TermsEditor({ draft, onChange, errors, apiError, plannerClientId
   const set = <K extends keyof TermsDraft>(k: K, v: TermsDraft[K]) => onChange({ ...draft, [k]: v })
   const setLine = (i: number, patch: Partial<LineDraft>) =>
     onChange({ ...draft, milestones: draft.milestones.map((l, j) => (j === i ? { ...l, ...patch } : l)) })
-  const err = (p: string) => errorFor(p, errors, apiError)
+  const err = (p: string) => errorFor(p, errors, apiError, draft.currency)
   const total = draftTotal(draft)
   const byEntry = draft.payment_mode === 'by_entry'
   return (
@@ -160,6 +160,7 @@ export function TermsEditor({ draft, onChange, errors, apiError, plannerClientId
               const p = `milestones[${i}]`
               const amount = lineAmount(draft, l)
               return (
+                // biome-ignore lint/suspicious/noArrayIndexKey: a line is its position, as in its field names (milestones[i].amount) and the API's errors; every input is controlled
                 <li key={i} className="line">
                   <div className="line-head">
                     <strong>Milestone {i + 1}</strong>

@@ -1,14 +1,22 @@
 /** Small building blocks: labelled fields with their error, buttons that show work in flight, badges, money. */
 import { type ReactNode, useEffect, useId, useState } from 'react'
 import type { ApiError } from '../api/client'
-import { label, money, until } from '../lib/format'
+import { label, money, moneyText, until } from '../lib/format'
 
 export type Errors = Record<string, string | undefined>
 
-/** The message for `param`: a client-side check first, then the API's error when it names this field. */
-export function errorFor(param: string, client: Errors, api: ApiError | null | undefined): string | undefined {
+/**
+ * The message for `param`: a client-side check first, then the API's error when it names this field — with the
+ * amounts in it shown as money of `currency` when one is given.
+ */
+export function errorFor(
+  param: string,
+  client: Errors,
+  api: ApiError | null | undefined,
+  currency?: string,
+): string | undefined {
   if (client[param]) return client[param]
-  if (api?.param && api.param === param) return api.message
+  if (api?.param && api.param === param) return moneyText(api.message, currency, api)
   return undefined
 }
 
@@ -169,12 +177,20 @@ export function Checkbox(p: {
   )
 }
 
-/** The API's error when no field on the form shows it (or it names no field). */
-export function ErrorNote({ error, fields = [] }: { error: ApiError | null | undefined; fields?: string[] }) {
+/** The API's error when no field on the form shows it (or it names no field); amounts as money of `currency`. */
+export function ErrorNote({
+  error,
+  fields = [],
+  currency,
+}: {
+  error: ApiError | null | undefined
+  fields?: string[]
+  currency?: string | undefined
+}) {
   if (!error || (error.param && fields.includes(error.param))) return null
   return (
     <div className="error-note" role="alert">
-      <strong>{error.message}</strong>
+      <strong>{moneyText(error.message, currency, error)}</strong>
       {error.code && <span className="code">{error.code}</span>}
     </div>
   )

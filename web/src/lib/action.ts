@@ -8,8 +8,11 @@ import { type QueryKey, useQueryClient } from '@tanstack/react-query'
 import { useCallback, useRef, useState } from 'react'
 import { ApiError, NetworkError, newKey } from '../api/client'
 
+/** `run(args)`; an action without arguments (`A` undefined) is run as `run()`. */
+export type Run<A, R> = (...args: undefined extends A ? [args?: A] : [args: A]) => Promise<R | undefined>
+
 export interface Action<A, R> {
-  run: (args: A) => Promise<R | undefined>
+  run: Run<A, R>
   pending: boolean
   error: ApiError | null
   setError: (e: ApiError | null) => void
@@ -29,7 +32,8 @@ export function useAction<A, R>(
   optsRef.current = opts
 
   const run = useCallback(
-    async (args: A) => {
+    async (...a: [args?: A]) => {
+      const args = a[0] as A
       if (busy.current) return undefined
       busy.current = true
       setPending(true)

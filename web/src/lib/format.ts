@@ -18,6 +18,34 @@ export function parseMoney(text: string, currency: string): number | null {
   return v === null ? null : Number(v)
 }
 
+/** Error codes whose messages carry amounts, and the params that are amounts (`milestones[0].amount`, `bonus`). */
+const AMOUNT_CODES = new Set(['amount_invalid', 'insufficient_funds'])
+const AMOUNT_PARAM = /(^|\.)(amount|release_amount|bonus|unit_price|total)$/
+/**
+ * A whole number of minor units, maybe followed by its currency code or "minor unit(s)"; not a part of 10^12, of a
+ * decimal, of an index (`milestones[0]`) or of a percentage.
+ */
+const MINOR_UNITS = /(?<![\d.,^[])(\d+)(?: ([A-Z]{3}))?(?: minor units?)?(?![\d^%\]]|[.,]\d)/g
+
+/**
+ * A server message with its amounts as money. The API speaks minor units ("Only 45000 USD is available.", "A
+ * milestone is at least 500 minor units."); people read "USD 450.00". Only messages about amounts (by their code,
+ * or the field they name) are rewritten, so an entry number or a revision count stays a number.
+ */
+export function moneyText(
+  message: string,
+  currency: string | null | undefined,
+  about: { code?: string | undefined; param?: string | null | undefined } = {},
+): string {
+  if (!currency || !(currency in CURRENCIES)) return message
+  if (!AMOUNT_CODES.has(about.code ?? '') && !AMOUNT_PARAM.test(about.param ?? '')) return message
+  return message
+    .replace('integers from 1 to 10^12 minor units', `from ${money(1, currency)} to ${money(10 ** 12, currency)}`)
+    .replace(MINOR_UNITS, (_all, n: string, code: string | undefined) =>
+      money(BigInt(n), code && code in CURRENCIES ? code : currency),
+    )
+}
+
 export const step = (currency: string) =>
   exponentOf(currency) === 0 ? '1' : `0.${'0'.repeat(exponentOf(currency) - 1)}1`
 

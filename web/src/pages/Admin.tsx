@@ -7,6 +7,7 @@ import { api } from '../api/sdk'
 import type { Dispute } from '../api/types'
 import { ContractCtx } from '../components/contract/context'
 import { DisputePanel } from '../components/contract/DisputePanel'
+import { PartiesLine } from '../components/Parties'
 import { Badge, Button, Empty, ErrorNote, Loading, Money, SelectField, TextField } from '../components/ui'
 import { useAction } from '../lib/action'
 import { dateTime, label } from '../lib/format'
@@ -83,6 +84,7 @@ function AdminDispute({ d }: { d: Dispute }) {
         </div>
         <Badge state={d.status} />
       </div>
+      {c && <PartiesLine parties={c.parties} me={me} />}
       <div className="muted small">
         <Money amount={d.escrow_amount} currency={d.currency} /> at stake · opened{' '}
         {dateTime(d.created_at, me.time_zone)}
@@ -118,6 +120,7 @@ function Verify() {
           {q.data.problems.length > 0 && (
             <ul className="problems">
               {q.data.problems.map((p, i) => (
+                // biome-ignore lint/suspicious/noArrayIndexKey: a read-only report, rendered whole each time
                 <li key={i}>{typeof p === 'string' ? p : JSON.stringify(p)}</li>
               ))}
             </ul>

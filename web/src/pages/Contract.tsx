@@ -10,6 +10,7 @@ import type { Contract, Reputation } from '../api/types'
 import { Amendments } from '../components/contract/Amendments'
 import { ContractCtx, type ContractView, contractKeys, useContractView } from '../components/contract/context'
 import { MilestoneCard } from '../components/contract/MilestoneCard'
+import { PartiesLine } from '../components/Parties'
 import {
   Badge,
   Button,
@@ -48,6 +49,7 @@ export function ContractPage() {
           </div>
           <Badge state={c.status} />
         </div>
+        <PartiesLine parties={c.parties} me={me} />
         {c.description && <p className="lead prewrap">{c.description}</p>}
         <Totals c={c} />
         <div className="grid-2">
@@ -78,7 +80,7 @@ export function ContractPage() {
 function Totals({ c }: { c: Contract }) {
   const t = c.totals
   return (
-    <div className="stats" role="group" aria-label="Money on this contract">
+    <section className="stats" aria-label="Money on this contract">
       <Stat label="Contract total">
         <Money amount={t.amount} currency={c.currency} />
       </Stat>
@@ -96,7 +98,7 @@ function Totals({ c }: { c: Contract }) {
           <Money amount={t.bonus} currency={c.currency} />
         </Stat>
       )}
-    </div>
+    </section>
   )
 }
 
@@ -163,10 +165,12 @@ function CounterpartyReputation() {
   const { c, role } = useContractView()
   const otherId = role === 'client' ? c.freelancer_id : c.client_id
   const otherRole = role === 'client' ? 'freelancer' : 'client'
+  const other = role === 'client' ? c.parties.freelancer : c.parties.client
   const q = useQuery({ queryKey: ['reputation', otherId], queryFn: () => api.reputation(otherId) })
   return (
     <section className="card" aria-labelledby="rep-h">
-      <h2 id="rep-h">{role ? `The ${otherRole}'s record` : "The client's record"}</h2>
+      <h2 id="rep-h">{`${other.name}’s record`}</h2>
+      <p className="muted small">{role ? `The ${otherRole} on this contract.` : 'The client on this contract.'}</p>
       {q.isPending ? <Loading /> : q.data ? <ReputationView r={q.data} /> : <ErrorNote error={q.error as never} />}
     </section>
   )
@@ -181,7 +185,7 @@ export function ReputationView({ r }: { r: Reputation }) {
           <div>
             <dt>As client: funded</dt>
             <dd>
-              {r.as_client.milestones_funded} milestones (
+              {r.as_client.milestones_funded} milestone{r.as_client.milestones_funded === 1 ? '' : 's'} (
               {r.as_client.amount_funded.map((a) => money(a.amount, a.currency)).join(', ')})
             </dd>
           </div>
@@ -207,7 +211,9 @@ export function ReputationView({ r }: { r: Reputation }) {
         <dl className="facts">
           <div>
             <dt>As freelancer: released</dt>
-            <dd>{r.as_freelancer.milestones_released} milestones</dd>
+            <dd>
+              {r.as_freelancer.milestones_released} milestone{r.as_freelancer.milestones_released === 1 ? '' : 's'}
+            </dd>
           </div>
           <div>
             <dt>Submitted before the due date</dt>
@@ -272,7 +278,7 @@ function FundSeveral() {
           {picked.length ? `Fund ${picked.length} for ${money(total, c.currency)}` : 'Pick milestones to fund'}
         </Button>
       </div>
-      <ErrorNote error={fund.error} />
+      <ErrorNote error={fund.error} currency={c.currency} />
     </section>
   )
 }
@@ -281,7 +287,7 @@ function EndContract() {
   const { c, role } = useContractView()
   const [open, setOpen] = useState(false)
   const [reason, setReason] = useState('')
-  const end = useAction((_: void, key) => api.endContract(c.id, reason, key), {
+  const end = useAction((_: undefined, key) => api.endContract(c.id, reason, key), {
     invalidate: contractKeys(c.id),
     onSuccess: () => setOpen(false),
   })
@@ -302,7 +308,7 @@ function EndContract() {
           }}
         >
           <TextArea label="Reason (optional)" name="reason" value={reason} onChange={setReason} />
-          <ErrorNote error={end.error} fields={['reason']} />
+          <ErrorNote error={end.error} fields={['reason']} currency={c.currency} />
           <div className="actions">
             <Button type="submit" kind="danger" busy={end.pending}>
               End the contract

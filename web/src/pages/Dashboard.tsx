@@ -3,6 +3,7 @@ import { useQuery } from '@tanstack/react-query'
 import { Link } from 'react-router'
 import { api } from '../api/sdk'
 import type { Contract, User } from '../api/types'
+import { counterparty } from '../components/Parties'
 import { Badge, Empty, Loading, Money } from '../components/ui'
 import { MODE_LABEL, money } from '../lib/format'
 import { needsOf } from '../lib/needs'
@@ -97,7 +98,8 @@ export function DashboardPage() {
               <li key={o.id}>
                 <Link to={`/offers/${o.id}`}>{o.terms.title}</Link>
                 <span className="muted">
-                  revision {o.revision} · {money(o.terms.total, o.terms.currency)} ·{' '}
+                  with {counterparty(o.parties, me)?.other.name} · revision {o.revision} ·{' '}
+                  {money(o.terms.total, o.terms.currency)} ·{' '}
                   {o.author_id === me.id ? 'waiting for the other side' : 'your turn'}
                 </span>
               </li>
@@ -137,7 +139,8 @@ function ContractList({
   )
 }
 
-function ContractRow({ c }: { c: Contract; me: User }) {
+function ContractRow({ c, me }: { c: Contract; me: User }) {
+  const cp = counterparty(c.parties, me)
   const total = c.totals.amount || 1
   const pct = (x: number) => `${Math.min(100, Math.round((x / total) * 100))}%`
   const states = c.milestones.reduce<Record<string, number>>((acc, m) => {
@@ -152,6 +155,11 @@ function ContractRow({ c }: { c: Contract; me: User }) {
         </Link>
         <Badge state={c.status} />
       </div>
+      {cp && (
+        <div className="contract-with">
+          with <strong>{cp.other.name}</strong> <span className="muted small">{cp.other.email}</span>
+        </div>
+      )}
       <div className="muted small">
         {MODE_LABEL[c.payment_mode]} · {money(c.totals.amount, c.currency)} · {c.milestones.length} milestone
         {c.milestones.length === 1 ? '' : 's'}

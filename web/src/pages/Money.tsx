@@ -122,7 +122,7 @@ function PayoutForm({ currencies }: { currencies: string[] }) {
             inputMode="decimal"
             value={amount}
             onChange={setAmount}
-            error={errorFor('amount', errors, payout.error)}
+            error={errorFor('amount', errors, payout.error, cur)}
           />
           <SelectField
             label="Currency"
@@ -133,7 +133,7 @@ function PayoutForm({ currencies }: { currencies: string[] }) {
             error={errorFor('currency', errors, payout.error)}
           />
         </div>
-        <ErrorNote error={payout.error} fields={['amount', 'currency']} />
+        <ErrorNote error={payout.error} fields={['amount', 'currency']} currency={cur} />
         {done && (
           <p className="callout success" role="status">
             {done}

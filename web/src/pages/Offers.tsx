@@ -4,6 +4,7 @@ import { type FormEvent, useState } from 'react'
 import { Link, useNavigate, useParams } from 'react-router'
 import { api, type OfferBody, type TermsBody } from '../api/sdk'
 import type { Offer, OfferTerms, User } from '../api/types'
+import { counterparty, PartiesLine } from '../components/Parties'
 import { TermsEditor } from '../components/TermsEditor'
 import {
   Badge,
@@ -43,6 +44,7 @@ export function OffersPage() {
             <thead>
               <tr>
                 <th scope="col">Offer</th>
+                <th scope="col">With</th>
                 <th scope="col">You are</th>
                 <th scope="col">Status</th>
                 <th scope="col" className="num">
@@ -56,6 +58,10 @@ export function OffersPage() {
                 <tr key={o.id}>
                   <td>
                     <Link to={`/offers/${o.id}`}>{o.terms.title}</Link>
+                  </td>
+                  <td>
+                    {counterparty(o.parties, me)?.other.name}{' '}
+                    <span className="muted small">{counterparty(o.parties, me)?.other.email}</span>
                   </td>
                   <td>{o.client_id === me.id ? 'client' : 'freelancer'}</td>
                   <td>
@@ -78,17 +84,14 @@ export function OffersPage() {
 
 export function NewOfferPage() {
   const navigate = useNavigate()
-  const qc = useQueryClient()
   const [role, setRole] = useState<'client' | 'freelancer'>('freelancer')
   const [email, setEmail] = useState('')
   const [draft, setDraft] = useState<TermsDraft>(emptyDraft)
   const [tried, setTried] = useState(false)
   const open = useAction((b: OfferBody, key) => api.openOffer(b, key), {
     invalidate: [['offers']],
-    onSuccess: (o) => {
-      qc.setQueryData(['offer', o.id], o)
-      navigate(`/offers/${o.id}`)
-    },
+    // The offer page reads it again: GET adds the parties' names, which a command's answer does not carry.
+    onSuccess: (o) => navigate(`/offers/${o.id}`),
   })
   const check = () => {
     const r = termsBody(draft)
@@ -140,7 +143,7 @@ export function NewOfferPage() {
           </div>
         </fieldset>
         <TermsEditor draft={draft} onChange={setDraft} errors={errors} apiError={open.error} />
-        <ErrorNote error={open.error} fields={fieldParams(draft)} />
+        <ErrorNote error={open.error} fields={fieldParams(draft)} currency={draft.currency} />
         <div className="actions sticky">
           <Button type="submit" busy={open.pending}>
             Send offer
@@ -197,6 +200,7 @@ export function OfferPage() {
         </div>
         <Badge state={o.status} />
       </div>
+      <PartiesLine parties={o.parties} me={me} />
       <OfferStatus o={o} me={me} />
       {o.status === 'open' && !countering && <OfferActions o={o} me={me} onCounter={() => setCountering(true)} />}
       {countering && <CounterForm o={o} me={me} onDone={() => setCountering(false)} />}
@@ -213,6 +217,11 @@ export function OfferPage() {
   )
 }
 
+/** The other side's name (for the admin, who sees no offers, the author's). */
+const otherName = (o: Offer, me: User) =>
+  counterparty(o.parties, me)?.other.name ??
+  (o.author_id === o.client_id ? o.parties.client : o.parties.freelancer).name
+
 function OfferStatus({ o, me }: { o: Offer; me: User }) {
   if (o.status === 'accepted' && o.contract_id)
     return (
@@ -224,8 +233,8 @@ function OfferStatus({ o, me }: { o: Offer; me: User }) {
   return (
     <div className="callout">
       {o.author_id === me.id
-        ? 'Waiting for the other side to accept, counter or decline.'
-        : 'Your turn: accept these terms, counter with your own, or decline.'}{' '}
+        ? `Waiting for ${otherName(o, me)} to accept, counter or decline.`
+        : `Your turn: accept the terms of ${otherName(o, me)}, counter with your own, or decline.`}{' '}
       Expires in {until(o.expires_at).text} ({dateTime(o.expires_at, me.time_zone)}) without a new revision.
     </div>
   )
@@ -235,15 +244,15 @@ function OfferActions({ o, me, onCounter }: { o: Offer; me: User; onCounter: () 
   const navigate = useNavigate()
   const qc = useQueryClient()
   const inv = { invalidate: [['offer', o.id], ['offers'], ['contracts']] }
-  const accept = useAction((_: void, key) => api.acceptOffer(o.id, o.revision, key), {
+  const accept = useAction((_: undefined, key) => api.acceptOffer(o.id, o.revision, key), {
     ...inv,
     onSuccess: (r) => {
-      qc.setQueryData(['offer', o.id], r)
+      qc.setQueryData(['offer', o.id], { ...r, parties: o.parties })
       if (r.contract_id) navigate(`/contracts/${r.contract_id}`)
     },
   })
-  const decline = useAction((_: void, key) => api.declineOffer(o.id, key), inv)
-  const withdraw = useAction((_: void, key) => api.withdrawOffer(o.id, key), inv)
+  const decline = useAction((_: undefined, key) => api.declineOffer(o.id, key), inv)
+  const withdraw = useAction((_: undefined, key) => api.withdrawOffer(o.id, key), inv)
   const error = accept.error ?? decline.error ?? withdraw.error
   const busy = accept.pending || decline.pending || withdraw.pending
   return (
@@ -282,7 +291,7 @@ function CounterForm({ o, me, onDone }: { o: Offer; me: User; onDone: () => void
   const counter = useAction((b: TermsBody, key) => api.counter(o.id, b, key), {
     invalidate: [['offer', o.id], ['offers']],
     onSuccess: (r) => {
-      qc.setQueryData(['offer', o.id], r)
+      qc.setQueryData(['offer', o.id], { ...r, parties: o.parties })
       onDone()
     },
   })
@@ -306,7 +315,7 @@ function CounterForm({ o, me, onDone }: { o: Offer; me: User; onDone: () => void
         apiError={counter.error}
         plannerClientId={clientId}
       />
-      <ErrorNote error={counter.error} fields={fieldParams(draft)} />
+      <ErrorNote error={counter.error} fields={fieldParams(draft)} currency={draft.currency} />
       <div className="actions sticky">
         <Button type="submit" busy={counter.pending}>
           Send counter-offer
@@ -363,6 +372,7 @@ export function TermsView({ terms, title }: { terms: OfferTerms; title: string }
         </thead>
         <tbody>
           {terms.milestones.map((m, i) => (
+            // biome-ignore lint/suspicious/noArrayIndexKey: a revision's lines never move; the position is the line's identity (#)
             <tr key={i}>
               <td>{i + 1}</td>
               <td>
@@ -394,7 +404,7 @@ function Revisions({ o, me }: { o: Offer; me: User }) {
           return (
             <li key={r.revision}>
               <div className="rev-head">
-                <strong>Revision {r.revision}</strong> by {r.author_id === me.id ? 'you' : 'the other side'} ·{' '}
+                <strong>Revision {r.revision}</strong> by {r.author_id === me.id ? 'you' : otherName(o, me)} ·{' '}
                 <span className="muted">{dateTime(r.created_at, me.time_zone)}</span> ·{' '}
                 {money(r.terms.total, r.terms.currency)}
               </div>
@@ -410,8 +420,8 @@ function Revisions({ o, me }: { o: Offer; me: User }) {
                       </tr>
                     </thead>
                     <tbody>
-                      {changes.map((c, i) => (
-                        <tr key={i} className={`diff-${c.kind}`}>
+                      {changes.map((c) => (
+                        <tr key={c.what} className={`diff-${c.kind}`}>
                           <th scope="row">{c.what}</th>
                           <td>
                             <del>{c.before}</del>

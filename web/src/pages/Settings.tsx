@@ -1,56 +1,125 @@
 /** Settings: the profile (and its time zone), API keys and webhook endpoints — secrets are shown once. */
 import { useQuery, useQueryClient } from '@tanstack/react-query'
-import { type FormEvent, useState } from 'react'
-import { api } from '../api/sdk'
+import { type FormEvent, useMemo, useState } from 'react'
+import { api, type ProfileBody } from '../api/sdk'
 import type { WebhookEndpoint } from '../api/types'
-import { Button, Empty, ErrorNote, type Errors, errorFor, Loading, TextField } from '../components/ui'
+import { Button, Empty, ErrorNote, type Errors, errorFor, Loading, SelectField, TextField } from '../components/ui'
 import { useAction } from '../lib/action'
-import { dateTime } from '../lib/format'
+import { dateTime, timeZones } from '../lib/format'
 import { useUser } from '../session'
 
 export function SettingsPage() {
-  const me = useUser()
   return (
     <section className="page">
       <h1>Settings</h1>
-      <section className="card" aria-labelledby="profile-h">
-        <h2 id="profile-h">Profile</h2>
-        <dl className="facts">
-          <div>
-            <dt>Name</dt>
-            <dd>{me.name}</dd>
-          </div>
-          <div>
-            <dt>Email</dt>
-            <dd>{me.email}</dd>
-          </div>
-          <div>
-            <dt>Time zone</dt>
-            <dd>
-              {me.time_zone}{' '}
-              <span className="muted small">
-                (now{' '}
-                {new Intl.DateTimeFormat('en-GB', {
-                  timeZone: me.time_zone,
-                  hour: '2-digit',
-                  minute: '2-digit',
-                  timeZoneName: 'short',
-                }).format(new Date())}
-                )
-              </span>
-            </dd>
-          </div>
-          <div>
-            <dt>Member since</dt>
-            <dd>{dateTime(me.created_at, me.time_zone)}</dd>
-          </div>
-        </dl>
-        <p className="muted small">Every deadline and countdown is shown in your time zone. It is chosen at sign-up.</p>
-      </section>
+      <Profile />
       <ApiKeys />
       <Webhooks />
     </section>
   )
+}
+
+const clock = (timeZone: string) =>
+  new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }).format(
+    new Date(),
+  )
+
+/** Name and time zone (PATCH /v1/me); the API's error is shown next to the field it names. */
+function Profile() {
+  const me = useUser()
+  const qc = useQueryClient()
+  const [name, setName] = useState(me.name)
+  const [timeZone, setTimeZone] = useState(me.time_zone)
+  const [errors, setErrors] = useState<Errors>({})
+  const [saved, setSaved] = useState(false)
+  // The browser's list, with the saved zone kept even when this browser does not list it (an older alias).
+  const zones = useMemo(() => {
+    const list = timeZones()
+    return list.includes(me.time_zone) ? list : [me.time_zone, ...list]
+  }, [me.time_zone])
+  const save = useAction((body: ProfileBody) => api.updateMe(body), {
+    invalidate: [],
+    onSuccess: (u) => {
+      qc.setQueryData(['me'], u)
+      setSaved(true)
+    },
+  })
+  const changes: ProfileBody = {
+    ...(name !== me.name ? { name } : {}),
+    ...(timeZone !== me.time_zone ? { time_zone: timeZone } : {}),
+  }
+  const submit = (e: FormEvent) => {
+    e.preventDefault()
+    setSaved(false)
+    const errs: Errors = {}
+    if (!name.trim()) errs.name = 'Enter your name.'
+    else if (name.length > 200) errs.name = 'At most 200 characters.'
+    setErrors(errs)
+    if (!Object.keys(errs).length) void save.run(changes)
+  }
+  return (
+    <section className="card" aria-labelledby="profile-h">
+      <h2 id="profile-h">Profile</h2>
+      <form onSubmit={submit} noValidate aria-labelledby="profile-h">
+        <div className="row-2">
+          <TextField
+            label="Name"
+            name="name"
+            value={name}
+            autoComplete="name"
+            onChange={(v) => {
+              setName(v)
+              setSaved(false)
+            }}
+            hint="Shown to the people you work with."
+            error={errorFor('name', errors, save.error)}
+          />
+          <SelectField
+            label="Time zone"
+            name="time_zone"
+            value={timeZone}
+            onChange={(v) => {
+              setTimeZone(v)
+              setSaved(false)
+            }}
+            options={zones}
+            hint={`Now ${safeClock(timeZone)} there. Every deadline and countdown is shown in this time zone.`}
+            error={errorFor('time_zone', errors, save.error)}
+          />
+        </div>
+        <ErrorNote error={save.error} fields={['name', 'time_zone']} />
+        <div className="actions">
+          <Button type="submit" busy={save.pending} disabled={!Object.keys(changes).length}>
+            Save profile
+          </Button>
+          {saved && (
+            <span className="muted" role="status">
+              Saved.
+            </span>
+          )}
+        </div>
+      </form>
+      <dl className="facts">
+        <div>
+          <dt>Email</dt>
+          <dd>{me.email}</dd>
+        </div>
+        <div>
+          <dt>Member since</dt>
+          <dd>{dateTime(me.created_at, me.time_zone)}</dd>
+        </div>
+      </dl>
+    </section>
+  )
+}
+
+/** The time now in `timeZone`, or '—' when this browser does not know the zone. */
+function safeClock(timeZone: string) {
+  try {
+    return clock(timeZone)
+  } catch {
+    return '—'
+  }
 }
 
 function Secret({ label, value, onClose }: { label: string; value: string; onClose: () => void }) {
@@ -252,7 +321,7 @@ function EndpointRow({ w, onDeleted }: { w: WebhookEndpoint; onDeleted: () => vo
   const me = useUser()
   const [open, setOpen] = useState(false)
   const deliveries = useQuery({ queryKey: ['deliveries', w.id], queryFn: () => api.deliveries(w.id), enabled: open })
-  const del = useAction((_: void) => api.deleteWebhook(w.id), { invalidate: [['webhooks']], onSuccess: onDeleted })
+  const del = useAction((_: undefined) => api.deleteWebhook(w.id), { invalidate: [['webhooks']], onSuccess: onDeleted })
   const retry = useAction((id: string, key) => api.retryDelivery(id, key), { invalidate: [['deliveries', w.id]] })
   return (
     <li>

@@ -51,6 +51,7 @@ function AmendmentItem({ a }: { a: Amendment }) {
       </div>
       <ul className="small">
         {a.add.map((m, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: a proposed amendment never changes; the position is the line's identity
           <li key={`a${i}`}>
             Add “{m.title}” — {money(m.amount, c.currency)}
           </li>
@@ -85,7 +86,7 @@ function AmendmentItem({ a }: { a: Amendment }) {
           )}
         </div>
       )}
-      <ErrorNote error={act.error} />
+      <ErrorNote error={act.error} currency={v.c.currency} />
     </li>
   )
 }
@@ -145,6 +146,7 @@ function AmendmentForm({ onDone }: { onDone: () => void }) {
     >
       <h4>New milestones</h4>
       {adds.map((a, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: a line is its position, as in the API's params (add[i].amount); every input is controlled
         <div className="row-2" key={i}>
           <TextField
             label="Title"
@@ -158,8 +160,8 @@ function AmendmentForm({ onDone }: { onDone: () => void }) {
             value={a.amount}
             onChange={(t) => setAdds(adds.map((x, j) => (j === i ? { ...x, amount: t } : x)))}
             error={
-              errorFor(`add[${i}].${byEntry ? 'entries' : 'amount'}`, errors, propose.error) ??
-              errorFor(`milestones[${i}].amount`, {}, propose.error)
+              errorFor(`add[${i}].${byEntry ? 'entries' : 'amount'}`, errors, propose.error, c.currency) ??
+              errorFor(`milestones[${i}].amount`, {}, propose.error, c.currency)
             }
           />
         </div>
@@ -217,7 +219,7 @@ function AmendmentForm({ onDone }: { onDone: () => void }) {
         </>
       )}
       {errors.form && <div className="field-error">{errors.form}</div>}
-      <ErrorNote error={propose.error} />
+      <ErrorNote error={propose.error} currency={c.currency} />
       <div className="actions">
         <Button type="submit" busy={propose.pending}>
           Propose

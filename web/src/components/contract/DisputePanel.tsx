@@ -19,8 +19,9 @@ export function DisputePanel({ d, m }: { d: Dispute; m: Milestone }) {
   const tz = me.time_zone
   const inv = { invalidate: [...contractKeys(c.id), ['admin-disputes']] }
   const accept = useAction((pid: string, key) => api.acceptProposal(d.id, pid, key), inv)
-  const escalate = useAction((_: void, key) => api.escalate(d.id, key), inv)
+  const escalate = useAction((_: undefined, key) => api.escalate(d.id, key), inv)
   const live = d.status === 'awaiting_response' || d.status === 'negotiation'
+  const responder = d.opened_by === c.client_id ? c.freelancer_id : c.client_id
   const split = (r: number) => {
     // The escrow at the dispute's opening; the preview uses the milestone's held fee as it is now.
     const p = resolutionPreview(c, { ...m, escrow_amount: d.escrow_amount }, r)
@@ -37,7 +38,7 @@ export function DisputePanel({ d, m }: { d: Dispute; m: Milestone }) {
       </p>
       {d.status === 'awaiting_response' && (
         <p className="deadline">
-          {d.opened_by === me.id ? 'The other side' : 'You'} must answer with a proposal{' '}
+          {responder === me.id ? 'You' : partyName(v, responder)} must answer with a proposal{' '}
           <Countdown to={d.response_deadline} exact={dateTime(d.response_deadline, tz)} /> (
           {dateTime(d.response_deadline, tz)}) — otherwise the opening proposal applies.
         </p>
@@ -78,7 +79,7 @@ export function DisputePanel({ d, m }: { d: Dispute; m: Milestone }) {
           )
         })}
       </ol>
-      <ErrorNote error={accept.error ?? escalate.error} />
+      <ErrorNote error={accept.error ?? escalate.error} currency={c.currency} />
       {live && (role || isAdmin) && <ProposalForm d={d} />}
       {live && role && (
         <Button kind="secondary" busy={escalate.pending} onClick={() => void escalate.run()}>
@@ -129,7 +130,7 @@ function ProposalForm({ d }: { d: Dispute }) {
         currency={c.currency}
         value={amount}
         onChange={setAmount}
-        error={errorFor('release_amount', errors, propose.error)}
+        error={errorFor('release_amount', errors, propose.error, c.currency)}
       />
       <TextArea
         label="Message"
@@ -139,7 +140,7 @@ function ProposalForm({ d }: { d: Dispute }) {
         onChange={setMessage}
         error={errorFor('message', errors, propose.error)}
       />
-      <ErrorNote error={propose.error} fields={['release_amount', 'message']} />
+      <ErrorNote error={propose.error} fields={['release_amount', 'message']} currency={c.currency} />
       <Button type="submit" kind="secondary" busy={propose.pending}>
         Send proposal
       </Button>
@@ -183,7 +184,7 @@ function DecideForm({ d, m }: { d: Dispute; m: Milestone }) {
         currency={c.currency}
         value={amount}
         onChange={setAmount}
-        error={errorFor('release_amount', errors, decide.error)}
+        error={errorFor('release_amount', errors, decide.error, c.currency)}
         hint={
           p
             ? `Freelancer gets ${money(p.freelancerNet, c.currency)} after fees; the client gets ${money(p.refundToClient, c.currency)} back.`
@@ -197,7 +198,7 @@ function DecideForm({ d, m }: { d: Dispute; m: Milestone }) {
         onChange={setNote}
         error={errorFor('note', errors, decide.error)}
       />
-      <ErrorNote error={decide.error} fields={['release_amount', 'note']} />
+      <ErrorNote error={decide.error} fields={['release_amount', 'note']} currency={c.currency} />
       <Button type="submit" busy={decide.pending}>
         Decide
       </Button>

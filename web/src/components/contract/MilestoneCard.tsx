@@ -8,7 +8,10 @@ import { ActionForm, COMMAND_LABEL, commandDoc, commandsFor } from './actions'
 import { useContractView } from './context'
 import { DisputePanel } from './DisputePanel'
 
-const units = (name: string | null, n: number) => (!name ? 'entries' : n === 1 || name.endsWith('s') ? name : `${name}s`)
+const revisionsLeft = (n: number) => (n === 0 ? 'no revisions left' : `${n} revision${n === 1 ? '' : 's'} left`)
+
+const units = (name: string | null, n: number) =>
+  !name ? 'entries' : n === 1 || name.endsWith('s') ? name : `${name}s`
 
 export function MilestoneCard({ m }: { m: Milestone }) {
   const { c, me, role } = useContractView()
@@ -17,6 +20,21 @@ export function MilestoneCard({ m }: { m: Milestone }) {
   const commands = commandsFor(m, role, c.status === 'active')
   const rr = c.refund_requests.find((r) => r.id === m.refund_request_id && r.status === 'open')
   const dispute = c.disputes.find((d) => d.id === m.dispute_id)
+  const cr = m.change_request
+  // In time order with the submission: after it while changes are awaited, before a resubmission (by state first,
+  // since both can carry the same time on a manual test clock).
+  const changeRequestLast =
+    !!cr && (!m.submission || m.state === 'changes_requested' || cr.requested_at > m.submission.submitted_at)
+  const changeRequest = cr && (
+    <section className="change-request" aria-label="Change request">
+      <div className="muted small">
+        {m.state === 'changes_requested' ? 'Changes requested' : 'Changes were requested'} by{' '}
+        {role === 'client' ? 'you' : c.parties.client.name} {dateTime(cr.requested_at, tz)}
+        {(m.state === 'changes_requested' || m.state === 'submitted') && <> · {revisionsLeft(m.revisions_left)}</>}
+      </div>
+      <p className="prewrap">{cr.message}</p>
+    </section>
+  )
   return (
     <li className={`milestone state-${m.state}`} aria-labelledby={`${m.id}-title`}>
       <div className="ms-dot" aria-hidden="true" />
@@ -50,7 +68,10 @@ export function MilestoneCard({ m }: { m: Milestone }) {
         {m.acceptance_criteria && <p className="muted small">Done when: {m.acceptance_criteria}</p>}
         <p className="muted small">
           {m.due_date && <>Due {date(m.due_date, tz)} · </>}
-          Revisions used {m.revisions_used} of {c.revision_limit}
+          Revisions used {m.revisions_used} of {c.revision_limit} ·{' '}
+          <span className={m.revisions_left === 0 ? 'revisions-out' : undefined}>
+            {revisionsLeft(m.revisions_left)}
+          </span>
           {m.funded_at && <> · funded {dateTime(m.funded_at, tz)}</>}
         </p>
         {m.state === 'pending' && role === 'freelancer' && (
@@ -65,6 +86,7 @@ export function MilestoneCard({ m }: { m: Milestone }) {
             {dateTime(m.review_deadline, tz)})
           </p>
         )}
+        {changeRequest && !changeRequestLast && changeRequest}
         {m.submission && (
           <div className="submission">
             <div className="muted small">Submitted {dateTime(m.submission.submitted_at, tz)}</div>
@@ -88,6 +110,10 @@ export function MilestoneCard({ m }: { m: Milestone }) {
               <div className="small">Entries delivered: {m.submission.entries.map((n) => `#${n}`).join(', ')}</div>
             )}
           </div>
+        )}
+        {changeRequest && changeRequestLast && changeRequest}
+        {m.state === 'submitted' && role === 'client' && m.revisions_left === 0 && (
+          <p className="muted small">No revisions left: approve (all or part), or open a dispute.</p>
         )}
         {rr && (
           <div className="refund-request">

@@ -117,7 +117,7 @@ export function ActionForm({ command, m, onDone }: FormProps & { command: Milest
 function FundForm({ m, onDone }: FormProps) {
   const { c } = useContractView()
   const [pm, setPm] = useState('pm_sandbox_ok')
-  const fund = useAction((_: void, key) => api.fund(m.id, pm, key), {
+  const fund = useAction((_: undefined, key) => api.fund(m.id, pm, key), {
     invalidate: contractKeys(c.id),
     onSuccess: onDone,
   })
@@ -144,7 +144,7 @@ function FundForm({ m, onDone }: FormProps) {
         options={PAYMENT_METHODS}
         error={errorFor('payment_method', {}, fund.error)}
       />
-      <ErrorNote error={fund.error} fields={['payment_method']} />
+      <ErrorNote currency={c.currency} error={fund.error} fields={['payment_method']} />
     </Frame>
   )
 }
@@ -157,7 +157,7 @@ function SubmitForm({ m, onDone }: FormProps) {
   const [entries, setEntries] = useState<number[]>(open)
   const [errors, setErrors] = useState<Errors>({})
   const submit = useAction(
-    (_: void, key) => {
+    (_: undefined, key) => {
       const list = links
         .split('\n')
         .map((l) => l.trim())
@@ -227,7 +227,7 @@ function SubmitForm({ m, onDone }: FormProps) {
           )}
         </fieldset>
       )}
-      <ErrorNote error={submit.error} fields={['message', 'links', 'entries']} />
+      <ErrorNote currency={c.currency} error={submit.error} fields={['message', 'links', 'entries']} />
     </Frame>
   )
 }
@@ -252,7 +252,7 @@ function ApproveForm({ m, onDone }: FormProps) {
   const restMode = byEntry ? rest : 'refund'
   const preview = approvalPreview(c, m, releaseMinor, bonusMinor ?? 0, restMode)
   const approve = useAction(
-    (_: void, key) => {
+    (_: undefined, key) => {
       const body: Parameters<typeof api.approve>[1] = {}
       if (byEntry) {
         body.accepted_entries = accepted
@@ -335,7 +335,7 @@ function ApproveForm({ m, onDone }: FormProps) {
               currency={c.currency}
               value={amount}
               onChange={setAmount}
-              error={errorFor('amount', errors, approve.error)}
+              error={errorFor('amount', errors, approve.error, c.currency)}
               hint="The rest becomes a refund request: the freelancer has 7 days to accept or decline (silence = refund)."
             />
           )}
@@ -347,7 +347,7 @@ function ApproveForm({ m, onDone }: FormProps) {
         currency={c.currency}
         value={bonus}
         onChange={setBonus}
-        error={errorFor('bonus', errors, approve.error)}
+        error={errorFor('bonus', errors, approve.error, c.currency)}
         hint="Charged now like funding (credit first), with the client fee."
       />
       <TextArea
@@ -397,7 +397,11 @@ function ApproveForm({ m, onDone }: FormProps) {
           <dd>{money(preview.platformKeeps, c.currency)} in fees</dd>
         </dl>
       </div>
-      <ErrorNote error={approve.error} fields={['amount', 'bonus', 'accepted_entries', 'rest', 'message']} />
+      <ErrorNote
+        currency={c.currency}
+        error={approve.error}
+        fields={['amount', 'bonus', 'accepted_entries', 'rest', 'message']}
+      />
     </Frame>
   )
 }
@@ -406,7 +410,7 @@ function RequestChangesForm({ m, onDone }: FormProps) {
   const { c } = useContractView()
   const [message, setMessage] = useState('')
   const [errors, setErrors] = useState<Errors>({})
-  const changes = useAction((_: void, key) => api.requestChanges(m.id, message, key), {
+  const changes = useAction((_: undefined, key) => api.requestChanges(m.id, message, key), {
     invalidate: contractKeys(c.id),
     onSuccess: onDone,
   })
@@ -436,7 +440,7 @@ function RequestChangesForm({ m, onDone }: FormProps) {
         onChange={setMessage}
         error={errorFor('message', errors, changes.error)}
       />
-      <ErrorNote error={changes.error} fields={['message']} />
+      <ErrorNote currency={c.currency} error={changes.error} fields={['message']} />
     </Frame>
   )
 }
@@ -446,7 +450,7 @@ function ReasonForm({ m, onDone, kind }: FormProps & { kind: 'request_refund' | 
   const [reason, setReason] = useState('')
   const [errors, setErrors] = useState<Errors>({})
   const act = useAction(
-    (_: void, key) => (kind === 'refund' ? api.refund(m.id, reason, key) : api.requestRefund(m.id, reason, key)),
+    (_: undefined, key) => (kind === 'refund' ? api.refund(m.id, reason, key) : api.requestRefund(m.id, reason, key)),
     {
       invalidate: contractKeys(c.id),
       onSuccess: onDone,
@@ -480,7 +484,7 @@ function ReasonForm({ m, onDone, kind }: FormProps & { kind: 'request_refund' | 
         onChange={setReason}
         error={errorFor('reason', errors, act.error)}
       />
-      <ErrorNote error={act.error} fields={['reason']} />
+      <ErrorNote currency={c.currency} error={act.error} fields={['reason']} />
     </Frame>
   )
 }
@@ -490,7 +494,7 @@ function RefundAnswerForm({ m, onDone, accept }: FormProps & { accept: boolean }
   const rr = c.refund_requests.find((r) => r.id === m.refund_request_id)
   const [reason, setReason] = useState('')
   const act = useAction(
-    (_: void, key) => api.refundRequest(accept ? 'accept' : 'decline', m.refund_request_id!, reason, key),
+    (_: undefined, key) => api.refundRequest(accept ? 'accept' : 'decline', m.refund_request_id!, reason, key),
     {
       invalidate: contractKeys(c.id),
       onSuccess: onDone,
@@ -521,7 +525,7 @@ function RefundAnswerForm({ m, onDone, accept }: FormProps & { accept: boolean }
         onChange={setReason}
         error={errorFor('reason', {}, act.error)}
       />
-      <ErrorNote error={act.error} fields={['reason']} />
+      <ErrorNote currency={c.currency} error={act.error} fields={['reason']} />
     </Frame>
   )
 }
@@ -532,10 +536,13 @@ function DisputeForm({ m, onDone }: FormProps) {
   const [release, setRelease] = useState(role === 'freelancer' ? toMajorInput(m.escrow_amount, c.currency) : '0')
   const [errors, setErrors] = useState<Errors>({})
   const releaseMinor = parseMoney(release, c.currency)
-  const open = useAction((_: void, key) => api.openDispute(m.id, { reason, release_amount: releaseMinor ?? 0 }, key), {
-    invalidate: contractKeys(c.id),
-    onSuccess: onDone,
-  })
+  const open = useAction(
+    (_: undefined, key) => api.openDispute(m.id, { reason, release_amount: releaseMinor ?? 0 }, key),
+    {
+      invalidate: contractKeys(c.id),
+      onSuccess: onDone,
+    },
+  )
   const go = () => {
     const e: Errors = {}
     if (!reason.trim()) e.reason = 'Say what the dispute is about.'
@@ -573,10 +580,10 @@ function DisputeForm({ m, onDone }: FormProps) {
         currency={c.currency}
         value={release}
         onChange={setRelease}
-        error={errorFor('release_amount', errors, open.error)}
+        error={errorFor('release_amount', errors, open.error, c.currency)}
         hint={`Of ${money(m.escrow_amount, c.currency)} in escrow. The freelancer would get ${money(p.freelancerNet, c.currency)} after fees; the client ${money(p.refundToClient, c.currency)} back.`}
       />
-      <ErrorNote error={open.error} fields={['reason', 'release_amount']} />
+      <ErrorNote currency={c.currency} error={open.error} fields={['reason', 'release_amount']} />
     </Frame>
   )
 }

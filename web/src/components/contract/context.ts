@@ -18,13 +18,14 @@ export function useContractView(): ContractView {
   return v
 }
 
+/** "you", "Fred Freelancer (the freelancer)", "the admin": who did something, as the viewer reads it. */
 export const partyName = (v: ContractView, userId: string) =>
   userId === v.me.id
     ? 'you'
     : userId === v.c.client_id
-      ? 'the client'
+      ? `${v.c.parties.client.name} (the client)`
       : userId === v.c.freelancer_id
-        ? 'the freelancer'
+        ? `${v.c.parties.freelancer.name} (the freelancer)`
         : userId === 'admin'
           ? 'the admin'
           : 'someone'

@@ -1,0 +1,68 @@
+/** The web app's money wording of server messages (web/src/lib/format.ts): amounts in minor units become money. */
+import { describe, expect, it } from 'vitest'
+import { moneyText } from './format'
+
+describe('moneyText', () => {
+  it.each([
+    ['Only 45000 USD is available.', 'USD', 'insufficient_funds', 'amount', 'Only USD 450.00 is available.'],
+    ['Only 100000 is held in escrow.', 'USD', 'amount_invalid', 'amount', 'Only USD 1,000.00 is held in escrow.'],
+    [
+      'A milestone is at least 500 minor units.',
+      'JPY',
+      'amount_invalid',
+      'milestones[1].amount',
+      'A milestone is at least JPY 500.',
+    ],
+    [
+      'The amount must be entries × unit_price = 30000.',
+      'KWD',
+      'amount_invalid',
+      'milestones[0].amount',
+      'The amount must be entries × unit_price = KWD 30.000.',
+    ],
+    ['Approve at least 1 minor unit.', 'USD', 'amount_invalid', 'amount', 'Approve at least USD 0.01.'],
+    [
+      'The amount must be between 0 and 25000.',
+      'EUR',
+      'amount_invalid',
+      'release_amount',
+      'The amount must be between EUR 0.00 and EUR 250.00.',
+    ],
+    [
+      'Amounts are integers from 1 to 10^12 minor units.',
+      'USD',
+      'amount_invalid',
+      'milestones[0].amount',
+      'Amounts are from USD 0.01 to USD 10,000,000,000.00.',
+    ],
+    [
+      'Invalid parameter milestones[0].amount: must be >= 1.',
+      'USD',
+      'parameter_invalid',
+      'milestones[0].amount',
+      'Invalid parameter milestones[0].amount: must be >= USD 0.01.',
+    ],
+    [
+      'The total is below the minimum milestone of 500.',
+      'USD',
+      'amount_invalid',
+      'total',
+      'The total is below the minimum milestone of USD 5.00.',
+    ],
+  ])('%s (%s) → %s', (message, currency, code, param, want) => {
+    expect(moneyText(message, currency, { code, param })).toBe(want)
+  })
+
+  it('leaves numbers that are not amounts alone', () => {
+    const same = (message: string, code: string, param: string | null = null) =>
+      expect(moneyText(message, 'USD', { code, param })).toBe(message)
+    same('Entry 6 is not one of 1..5 of this milestone.', 'parameter_invalid', 'entries')
+    same('All 3 revisions are used: approve the milestone or open a dispute.', 'revision_limit_reached')
+    same('A deposit is at most 50% of the total.', 'terms_invalid', 'milestones[0].amount')
+    same('At most 200 characters.', 'parameter_invalid', 'name')
+    // without a known currency nothing can be said in money
+    expect(moneyText('Only 100000 is held in escrow.', null, { code: 'amount_invalid' })).toBe(
+      'Only 100000 is held in escrow.',
+    )
+  })
+})
