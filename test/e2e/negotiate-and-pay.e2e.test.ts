@@ -96,18 +96,23 @@ describe.skipIf(!HAS_CHROMIUM)('negotiate, fund, review and pay in the browser',
     await screenshot(f, 'offer-composer')
     await f.getByRole('button', { name: 'Send offer' }).click()
     await f.waitForURL(/\/offers\/off_/)
-    await visible(f.getByText('Waiting for the other side'))
+    await hasText(f.locator('.parties'), `With ${client.name} ${client.email} (the client)`)
+    await visible(f.getByText(`Waiting for ${client.name} to accept, counter or decline.`))
   })
 
   it('the client counters once; the freelancer sees what changed and accepts', async () => {
     await c.goto('/')
+    await hasText(c.getByRole('region', { name: 'Open offers' }), `Landing pagewith ${freelancer.name} · revision 1`)
     await c.getByRole('link', { name: /Offer “Landing page” \(revision 1\) awaits your answer/ }).click()
+    await hasText(c.locator('.parties'), `With ${freelancer.name} ${freelancer.email} (the freelancer)`)
+    await visible(c.getByText(`Your turn: accept the terms of ${freelancer.name}, counter with your own, or decline.`))
     await c.getByRole('button', { name: 'Counter-offer' }).click()
     await c.locator('input[name="milestones[0].amount"]').fill('350')
     await c.getByRole('button', { name: 'Send counter-offer' }).click()
     await visible(c.getByRole('heading', { name: 'Current terms — revision 2' }))
 
     await f.reload()
+    await visible(f.getByText(`Revision 2 by ${client.name}`))
     const diff = f.getByRole('table', { name: 'What changed from revision 1' })
     await hasText(diff.getByRole('row', { name: /Milestone 1/ }), 'Design — USD 400.00')
     await hasText(diff.getByRole('row', { name: /Milestone 1/ }), 'Design — USD 350.00')
@@ -116,6 +121,7 @@ describe.skipIf(!HAS_CHROMIUM)('negotiate, fund, review and pay in the browser',
     await f.getByRole('button', { name: 'Accept revision 2' }).click()
     await f.waitForURL(/\/contracts\/ctr_/)
     await visible(f.getByRole('heading', { name: 'Landing page' }))
+    await hasText(f.locator('.parties'), `With ${client.name} ${client.email} (the client)`)
   })
 
   it('the client funds (a double click pays once), the freelancer submits, the client asks for changes', async () => {
@@ -144,16 +150,27 @@ describe.skipIf(!HAS_CHROMIUM)('negotiate, fund, review and pay in the browser',
     await visible(form.getByText('Say what needs to change.'))
     await form.getByLabel('What should change').fill('Please add the pricing section.')
     await form.getByRole('button', { name: 'Request changes' }).click()
-    await visible(milestone(c, 'Design').getByText('Changes requested'))
-    await visible(milestone(c, 'Design').getByText('Revisions used 1 of 3'))
+    await visible(milestone(c, 'Design').getByText('Changes requested').first())
+    await visible(milestone(c, 'Design').getByText('Revisions used 1 of 3 · 2 revisions left'))
+    const asked = milestone(c, 'Design').getByRole('region', { name: 'Change request' })
+    await hasText(asked, 'Changes requested by you')
+    await hasText(asked, 'Please add the pricing section.')
+    await hasCount(milestone(c, 'Design').locator('.submission + .change-request'), 1) // in time order
   })
 
   it('the freelancer resubmits; the client approves part, seeing what each side receives', async () => {
     await f.reload()
+    // the client's note, and what is left, on the freelancer's card
+    const asked = milestone(f, 'Design').getByRole('region', { name: 'Change request' })
+    await hasText(asked, `Changes requested by ${client.name}`)
+    await hasText(asked, '2 revisions left')
+    await hasText(asked, 'Please add the pricing section.')
     await milestone(f, 'Design').getByRole('button', { name: 'Submit work' }).click()
     await f.getByLabel('Message to the client').fill('Pricing section added.')
     await f.getByRole('button', { name: 'Submit for review' }).click()
     await visible(milestone(f, 'Design').getByText('Submitted — in review'))
+    await hasText(milestone(f, 'Design').getByRole('region', { name: 'Change request' }), 'Changes were requested')
+    await hasCount(milestone(f, 'Design').locator('.change-request + .submission'), 1) // the resubmission comes after
 
     await c.reload()
     await milestone(c, 'Design').getByRole('button', { name: 'Approve and release' }).click()
@@ -185,6 +202,10 @@ describe.skipIf(!HAS_CHROMIUM)('negotiate, fund, review and pay in the browser',
     const fb = f.getByRole('region', { name: 'Balances' })
     await hasText(fb.getByRole('row', { name: /USD/ }), 'USD 0.00USD 270.00')
     await c.goto('/')
+    await hasText(
+      c.getByRole('region', { name: 'Contracts as client' }).locator('li').filter({ hasText: 'Landing page' }),
+      `with ${freelancer.name}`,
+    )
     const cb = c.getByRole('region', { name: 'Balances' })
     await hasText(cb.getByRole('row', { name: /USD/ }), 'USD 52.50USD 0.00')
     await visible(c.getByText(/1 milestone is not funded yet on “Landing page”/))

@@ -2,8 +2,10 @@
  * Fixed-Price Protection and disputes in the browser, on one server (the manual test clock is advanced by the admin
  * through the API):
  * - a submitted milestone the client never reviews is released when the review window lapses; the freelancer sees
- *   the countdown in their time zone, the release, the notification, the earnings leaving the hold, and pays out;
- * - a dispute goes from the client's contract page to the admin's decision in the admin console.
+ *   the countdown in their time zone (and in the new one after changing it in Settings), the release, the
+ *   notification, the earnings leaving the hold, and pays out;
+ * - a dispute goes from the client's contract page, through the freelancer's answer and escalation on theirs, to the
+ *   admin's decision in the admin console.
  */
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -67,6 +69,8 @@ describe.skipIf(!HAS_CHROMIUM)('escrow protection and disputes', () => {
 
     it('shows the countdown in the freelancer’s time zone, then the release', async () => {
       await page.goto(`/contracts/${contractId}`)
+      await hasText(page.locator('.parties'), 'With Chloe')
+      await hasText(page.locator('.parties'), '(the client)')
       const card = page.locator('li.milestone').filter({ hasText: 'Final logo files' })
       await hasText(card.locator('.deadline'), 'auto-release in 2 days 23 hours')
       await hasText(card.locator('.deadline'), 'GMT+9') // Asia/Tokyo
@@ -82,6 +86,34 @@ describe.skipIf(!HAS_CHROMIUM)('escrow protection and disputes', () => {
       await visible(page.getByRole('link', { name: 'Reminder: a review window is closing' }))
     })
 
+    it('changes the time zone in Settings; the API refuses an unknown one next to the field', async () => {
+      await page.goto('/settings')
+      const profile = page.getByRole('form', { name: 'Profile' })
+      const zone = profile.getByLabel('Time zone')
+      expect(await zone.inputValue()).toBe('Asia/Tokyo')
+      // A zone this browser lists but the server does not know: the server's own error, next to the field.
+      await page.evaluate(
+        `document.querySelector('select[name="time_zone"]').append(new Option('Mars/Olympus', 'Mars/Olympus'))`,
+      )
+      await zone.selectOption('Mars/Olympus')
+      await profile.getByRole('button', { name: 'Save profile' }).click()
+      await visible(
+        profile.locator('.field-invalid').filter({ hasText: 'Unknown time zone: Mars/Olympus (use an IANA name' }),
+      )
+      await zone.selectOption('America/Sao_Paulo')
+      await profile.getByRole('button', { name: 'Save profile' }).click()
+      await visible(profile.getByRole('status').filter({ hasText: 'Saved.' }))
+      await hidden(profile.locator('.field-invalid'))
+      await page.reload()
+      expect(await profile.getByLabel('Time zone').inputValue()).toBe('America/Sao_Paulo')
+      // the deadlines of the released milestone's card follow: funded and submitted times now read GMT-3
+      await page.goto(`/contracts/${contractId}`)
+      const card = page.locator('li.milestone').filter({ hasText: 'Final logo files' })
+      await hasText(card.locator('.submission'), 'GMT-3')
+      const me = await env.api('GET', '/v1/me', undefined, freelancer.token)
+      expect(me.time_zone).toBe('America/Sao_Paulo')
+    })
+
     it('moves the earnings from pending to available after the hold, and pays them out', async () => {
       await page.goto('/money')
       await hasText(page.locator('.stat').filter({ hasText: 'Pending USD' }), 'USD 450.00')
@@ -90,7 +122,8 @@ describe.skipIf(!HAS_CHROMIUM)('escrow protection and disputes', () => {
       await hasText(page.locator('.stat').filter({ hasText: 'Available USD' }), 'USD 450.00')
       await page.getByLabel('Amount', { exact: true }).fill('500')
       await page.getByRole('button', { name: 'Pay out to my bank (sandbox)' }).click()
-      await visible(page.locator('.field-invalid').filter({ hasText: 'Only 45000 USD is available.' }))
+      // the API's message, its amount shown as money
+      await visible(page.locator('.field-invalid').filter({ hasText: 'Only USD 450.00 is available.' }))
       await page.getByLabel('Amount', { exact: true }).fill('450')
       await page.getByRole('button', { name: 'Pay out to my bank (sandbox)' }).click()
       await visible(page.getByText('Paid out USD 450.00.'))
@@ -138,24 +171,51 @@ describe.skipIf(!HAS_CHROMIUM)('escrow protection and disputes', () => {
       await hasText(dispute, 'must answer with a proposal in 4 days 23 hours')
     })
 
-    it('the freelancer answers and escalates; the admin decides in the console', async () => {
-      const c = await env.api('GET', `/v1/contracts/${contract.id}`, undefined, freelancer.token)
-      const disputeId = c.disputes[0].id as string
-      await env.api(
-        'POST',
-        `/v1/disputes/${disputeId}/proposals`,
-        { release_amount: 90_000, message: 'All twelve are in the second folder.' },
-        freelancer.token,
-      )
-      await env.api('POST', `/v1/disputes/${disputeId}/escalate`, {}, freelancer.token)
+    it('the freelancer answers with a proposal and escalates, on their contract page', async () => {
+      const { page: fp } = await logIn(browser, env, freelancer)
+      await hasText(fp.locator('.contract-list').filter({ hasText: 'Mobile app screens' }), 'with Dana')
+      await fp.getByRole('link', { name: 'Mobile app screens', exact: true }).click()
+      await hasText(fp.locator('.parties'), 'With Dana')
+      const card = fp.locator('li.milestone').filter({ hasText: 'Twelve screens' })
+      const dispute = card.getByRole('region', { name: 'Dispute' })
+      await hasText(dispute, 'Opened by Dana (the client) over USD 1,000.00')
+      await hasText(dispute, 'You must answer with a proposal in 4 days 23 hours')
+      const answer = dispute.getByRole('form', { name: 'Make a proposal' })
+      await answer.getByLabel('Propose releasing (USD)').fill('1100')
+      await answer.getByRole('button', { name: 'Send proposal' }).click()
+      await visible(answer.getByText('At most USD 1,000.00.'))
+      await answer.getByLabel('Propose releasing (USD)').fill('900')
+      await answer.getByLabel('Message').fill('All twelve are in the second folder.')
+      await answer.getByRole('button', { name: 'Send proposal' }).click()
+      await visible(dispute.getByText('Negotiation', { exact: true }))
+      const mine = dispute.locator('.proposal').filter({ hasText: 'You proposed releasing USD 900.00' })
+      await hasText(mine, 'freelancer gets USD 810.00')
+      await hasText(mine, 'All twelve are in the second folder.')
+      await hasText(dispute, 'Goes to arbitration in 13 days 23 hours')
+      await dispute.getByRole('button', { name: 'Escalate to the admin' }).click()
+      await visible(dispute.getByText('With the admin for a decision. The decision is final.'))
+      await hidden(dispute.getByRole('form', { name: 'Make a proposal' }))
 
+      // the client sees the answer on their own page
+      await cp.reload()
+      const theirs = cp.locator('li.milestone').filter({ hasText: 'Twelve screens' }).getByRole('region', {
+        name: 'Dispute',
+      })
+      await visible(theirs.getByText('Arbitration', { exact: true }))
+      await hasText(theirs, 'Eli (the freelancer) proposed releasing USD 900.00')
+      await hasText(theirs, 'All twelve are in the second folder.')
+      await fp.context().close()
+    })
+
+    it('the admin decides in the console', async () => {
       const { page: ap } = await logIn(browser, env, ADMIN)
       await ap.getByRole('link', { name: 'Admin' }).click()
       await visible(ap.getByRole('heading', { name: 'Admin console' }))
       await visible(ap.getByText('All invariants hold.'))
       const item = ap.locator('.admin-disputes > li').filter({ hasText: 'Mobile app screens' })
       await visible(item.getByText('With the admin for a decision.'))
-      await hasText(item, 'The freelancer proposed releasing USD 900.00')
+      await hasText(item, 'Client Dana')
+      await hasText(item, 'Eli (the freelancer) proposed releasing USD 900.00')
       await screenshot(ap, 'admin-console')
       await item.getByLabel('Release to the freelancer (USD)').fill('750')
       await hasText(item.locator('.hint'), 'Freelancer gets USD 675.00 after fees; the client gets USD 262.50 back.')
