@@ -15,7 +15,7 @@ import {
 import { badState, DomainError, fail } from './errors.ts'
 import { compact, type EntryKind, type Line, refundLines, releaseLines } from './ledger.ts'
 import { MILESTONE_PROCESS, type MilestoneCommandName, type Transition } from './milestone-process.ts'
-import { DAY_MS, type DecisionContext, type Effects, HOUR_MS, noEffects, type TimerKind } from './types.ts'
+import { copyData, DAY_MS, type DecisionContext, type Effects, HOUR_MS, noEffects, type TimerKind } from './types.ts'
 
 type DeepMutable<T> = T extends bigint | string | number | boolean | null | undefined
   ? T
@@ -44,7 +44,7 @@ export class ContractWork {
     contract: Contract,
     readonly ctx: DecisionContext,
   ) {
-    this.c = structuredClone(contract) as MContract
+    this.c = copyData(contract) as MContract
   }
 
   get now() {
