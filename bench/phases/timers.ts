@@ -61,7 +61,13 @@ const accepted = await offerCommand(app, asFreelancer, offer.id, { type: 'accept
 const contractId = accepted!.contract_id!
 const ms = (await loadContract(rt.store.db, contractId))!.value.milestones[0]!.id
 await milestoneCommand(app, asClient, { type: 'fund', milestoneIds: [ms] })
-await milestoneCommand(app, asFreelancer, { type: 'submit', milestoneId: ms, message: 'done', links: [], entries: null })
+await milestoneCommand(app, asFreelancer, {
+  type: 'submit',
+  milestoneId: ms,
+  message: 'done',
+  links: [],
+  entries: null,
+})
 const reviewDays = (await loadContract(rt.store.db, contractId))!.value.reviewDays
 
 // 2. Bulk copies of its rows with fresh ids, in one transaction.
@@ -124,7 +130,7 @@ async function drain(loops: number, ms: number) {
   await Promise.all(
     Array.from({ length: loops }, async () => {
       while (performance.now() < end) {
-        if ((await worker.runDueTimers(now, loops > 1 ? 25 : 100)) === 0) {
+        if ((await worker.runDueTimers(now, loops > 1 ? 32 : 256)) === 0) {
           finished = true
           break
         }

@@ -7,6 +7,7 @@ import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2'
 import { DomainError, fail } from '../domain/errors.ts'
 import { iso } from '../domain/types.ts'
 import { isUniqueViolation } from '../store/database.ts'
+import { prepared } from '../store/prepared.ts'
 import { num } from '../store/schema.ts'
 import { type App, type IdempotentResponse, run } from './app.ts'
 import { newId, newSecret } from './ids.ts'
@@ -186,37 +187,39 @@ export async function logout(app: App, token: string) {
 
 /** The user behind a session token or an API key secret, or null. */
 export async function authenticate(app: App, token: string): Promise<UserRow | null> {
-  const h = sha256(token)
   const db = app.store.db
-  const cols = [
-    'users.id',
-    'users.email',
-    'users.name',
-    'users.time_zone',
-    'users.is_admin',
-    'users.created_at',
-  ] as const
   if (token.startsWith('tks_')) {
-    const row = await db
-      .selectFrom('sessions')
-      .innerJoin('users', 'users.id', 'sessions.user_id')
-      .select([...cols, 'sessions.expires_at'])
-      .where('sessions.token_hash', '=', h)
-      .executeTakeFirst()
+    const row = (await sessionUser(db, { hash: sha256(token) })).rows[0]
     return row && num(row.expires_at) > Date.now() ? row : null
   }
-  if (token.startsWith('sk_')) {
-    const row = await db
-      .selectFrom('api_keys')
-      .innerJoin('users', 'users.id', 'api_keys.user_id')
-      .select(cols)
-      .where('api_keys.secret_hash', '=', h)
-      .where('api_keys.deleted_at', 'is', null)
-      .executeTakeFirst()
-    return row ?? null
-  }
+  if (token.startsWith('sk_')) return (await keyUser(db, { hash: sha256(token) })).rows[0] ?? null
   return null
 }
+
+const USER_COLUMNS = [
+  'users.id',
+  'users.email',
+  'users.name',
+  'users.time_zone',
+  'users.is_admin',
+  'users.created_at',
+] as const
+// every request starts with one of these: prepared (see store/prepared.ts)
+const sessionUser = prepared((db, a: { hash: string }) =>
+  db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .select([...USER_COLUMNS, 'sessions.expires_at'])
+    .where('sessions.token_hash', '=', a.hash),
+)
+const keyUser = prepared((db, a: { hash: string }) =>
+  db
+    .selectFrom('api_keys')
+    .innerJoin('users', 'users.id', 'api_keys.user_id')
+    .select(USER_COLUMNS)
+    .where('api_keys.secret_hash', '=', a.hash)
+    .where('api_keys.deleted_at', 'is', null),
+)
 
 const presentKey = (k: { id: string; name: string; last4: string; created_at: bigint | number | string }) => ({
   id: k.id,

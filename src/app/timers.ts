@@ -5,6 +5,7 @@
 import { decideContract } from '../domain/contract-commands.ts'
 import { decideOffer } from '../domain/offer.ts'
 import type { Actor } from '../domain/types.ts'
+import { prepared } from '../store/prepared.ts'
 import { loadContract, loadOffer } from '../store/repos/aggregate-repo.ts'
 import type { DueTimer } from '../store/repos/timer-repo.ts'
 import { type App, run } from './app.ts'
@@ -15,12 +16,8 @@ const SYSTEM: Actor = { kind: 'system' }
 /** Returns false when the timer had already run or was re-set meanwhile. */
 export async function runTimer(app: App, t: DueTimer): Promise<boolean> {
   return run(app, { actor: SYSTEM }, async (tx) => {
-    const del = await tx.db
-      .deleteFrom('timers')
-      .where('key', '=', t.key)
-      .where('run_at', '=', BigInt(t.runAt))
-      .executeTakeFirst()
-    if (Number(del.numDeletedRows) !== 1) return false
+    const del = await deleteDue(tx.db, { key: t.key, runAt: BigInt(t.runAt) })
+    if (Number(del.numAffectedRows) !== 1) return false
     switch (t.kind) {
       case 'offer_expiry': {
         const before = await loadOffer(tx.db, t.payload.offerId!, tx.locks)
@@ -44,3 +41,7 @@ export async function runTimer(app: App, t: DueTimer): Promise<boolean> {
     }
   })
 }
+
+const deleteDue = prepared((db, a: { key: string; runAt: bigint }) =>
+  db.deleteFrom('timers').where('key', '=', a.key).where('run_at', '=', a.runAt),
+)

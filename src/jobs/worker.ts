@@ -80,7 +80,7 @@ export class Worker {
   }
 
   /** Runs every timer due by `now`, in deadline order; returns how many ran. */
-  async runDueTimers(now: number, limit = 100): Promise<number> {
+  async runDueTimers(now: number, limit = 256): Promise<number> {
     const due = await claimDue(this.app.store.db, this.app.store.caps, {
       now,
       limit,
