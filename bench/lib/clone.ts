@@ -43,7 +43,16 @@ export function recomputeSharedAccounts(raw: Database.Database) {
     .prepare(
       `update accounts set balance = (select coalesce(sum(amount), 0) from journal_lines l
          where l.account = accounts.account and l.currency = accounts.currency)
-       where account not like 'escrow:%'`,
+       where account like 'user:%'`,
+    )
+    .run()
+  // the shared ones (the rail, the fees: several rows each, `ext:rail~3`) become one row holding their lines' sum
+  raw.prepare(`delete from accounts where account not like 'escrow:%' and account not like 'user:%'`).run()
+  raw
+    .prepare(
+      `insert into accounts (account, currency, balance, user_id)
+       select account, currency, sum(amount), null from journal_lines
+       where account not like 'escrow:%' and account not like 'user:%' group by account, currency`,
     )
     .run()
 }

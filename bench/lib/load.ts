@@ -65,7 +65,13 @@ export class Http {
     const text = await res.body.text()
     const t1 = performance.now()
     const ok = opts.expect ? res.statusCode === opts.expect : res.statusCode >= 200 && res.statusCode < 300
-    d.record(kind, t0, t1, ok, ok ? '' : `${method} ${path.replace(/_[A-Za-z0-9]{20}/g, '_…')} → ${res.statusCode} ${text.slice(0, 200)}`)
+    d.record(
+      kind,
+      t0,
+      t1,
+      ok,
+      ok ? '' : `${method} ${path.replace(/_[A-Za-z0-9]{20}/g, '_…')} → ${res.statusCode} ${text.slice(0, 200)}`,
+    )
     let parsed: unknown
     try {
       parsed = text ? JSON.parse(text) : undefined

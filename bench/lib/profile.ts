@@ -101,5 +101,6 @@ export function printProfile(s: ReturnType<typeof summarizeProfile>) {
   for (const r of s.functions)
     console.log(`    ${r.pct.toFixed(1).padStart(5)}%  ${r.selfMs.toFixed(0).padStart(7)} ms  ${r.name}  ${r.where}`)
   console.log('  self time by package / source area:')
-  for (const r of s.areas) console.log(`    ${r.pct.toFixed(1).padStart(5)}%  ${r.selfMs.toFixed(0).padStart(7)} ms  ${r.name}`)
+  for (const r of s.areas)
+    console.log(`    ${r.pct.toFixed(1).padStart(5)}%  ${r.selfMs.toFixed(0).padStart(7)} ms  ${r.name}`)
 }

@@ -206,8 +206,19 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
         await sql`insert into audit_head (id, hash, count) values (1, ${'0'.repeat(64)}, 0)`.execute(db)
       },
     },
+    // More audit chains, so that concurrent transactions on PostgreSQL need not all wait for one head row
+    // (audit-repo.ts); a database with records keeps them on chain 1.
+    '002_audit_chains': {
+      async up(db: AnyDb) {
+        for (let id = 2; id <= AUDIT_CHAINS; id++)
+          await sql`insert into audit_head (id, hash, count) values (${id}, ${'0'.repeat(64)}, 0)`.execute(db)
+      },
+    },
   }
 }
+
+/** How many audit chains (head rows) there are; SQLite, with one writer at a time, writes only the first. */
+export const AUDIT_CHAINS = 8
 
 class StaticProvider implements MigrationProvider {
   constructor(private readonly all: Record<string, Migration>) {}
@@ -216,7 +227,7 @@ class StaticProvider implements MigrationProvider {
   }
 }
 
-export const LATEST_MIGRATION = '001_initial'
+export const LATEST_MIGRATION = '002_audit_chains'
 
 /** Runs pending migrations; refuses a database written by a newer version of Tranche. */
 export async function migrateToLatest(db: AnyDb, dialect: 'sqlite' | 'postgres'): Promise<void> {

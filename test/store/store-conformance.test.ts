@@ -17,7 +17,7 @@ import { validateTerms } from '../../src/domain/terms.ts'
 import type { DecisionContext, TimerSpec } from '../../src/domain/types.ts'
 import type { Runtime } from '../../src/main.ts'
 import { classify, type Store } from '../../src/store/database.ts'
-import { migrateToLatest } from '../../src/store/migrations.ts'
+import { AUDIT_CHAINS, migrateToLatest } from '../../src/store/migrations.ts'
 import { openPostgres } from '../../src/store/postgres/postgres-store.ts'
 import {
   contractIdOf,
@@ -30,7 +30,14 @@ import {
 import { appendAudit } from '../../src/store/repos/audit-repo.ts'
 import { insertEvents, listEvents } from '../../src/store/repos/event-repo.ts'
 import { claimKey, completeKey, releaseKey, STALE_CLAIM_MS } from '../../src/store/repos/idempotency-repo.ts'
-import { balanceOf, NegativeBalance, postEntries } from '../../src/store/repos/ledger-repo.ts'
+import {
+  allBalances,
+  BALANCE_SHARDS,
+  balanceOf,
+  NegativeBalance,
+  postEntries,
+  sharedBalance,
+} from '../../src/store/repos/ledger-repo.ts'
 import { applyTimers, claimDue, completeTimer, failTimer, releaseLeases } from '../../src/store/repos/timer-repo.ts'
 import type { DB } from '../../src/store/schema.ts'
 import { dropSchema, PG_URL } from '../support/harness.ts'
@@ -99,9 +106,9 @@ describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (ada
     await migrateToLatest(db as Kysely<unknown>, store.caps.dialect)
     await migrateToLatest(db as Kysely<unknown>, store.caps.dialect)
     const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(db)
-    expect(rows.map((r) => r.name)).toEqual(['001_initial'])
+    expect(rows.map((r) => r.name)).toEqual(['001_initial', '002_audit_chains'])
     const head = await db.selectFrom('audit_head').selectAll().execute()
-    expect(head).toHaveLength(1)
+    expect(head).toHaveLength(AUDIT_CHAINS)
   })
 
   it.runIf(adapter.name === 'postgres')(
@@ -111,7 +118,7 @@ describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (ada
       try {
         const fresh = await openPostgres(PG_URL!, { schema, poolSize: 1 })
         const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(fresh.db)
-        expect(rows.map((r) => r.name)).toEqual(['001_initial'])
+        expect(rows.map((r) => r.name)).toEqual(['001_initial', '002_audit_chains'])
         await fresh.close()
       } finally {
         await dropSchema(schema)
@@ -264,12 +271,8 @@ describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (ada
       .where('currency', '=', 'EUR')
       .groupBy('account')
       .execute()
-    const accounts = await db
-      .selectFrom('accounts')
-      .select(['account', 'balance'])
-      .where('currency', '=', 'EUR')
-      .execute()
-    expect(new Map(accounts.map((a) => [a.account, BigInt(a.balance)]))).toEqual(
+    const accounts = (await allBalances(db)).filter((a) => a.currency === 'EUR')
+    expect(new Map(accounts.map((a) => [a.account, a.balance]))).toEqual(
       new Map(sums.map((s) => [s.account, BigInt(s.total)])),
     )
     const report = await verify(store)
@@ -493,16 +496,21 @@ describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (ada
     const ids = [newId('aud'), newId('aud')]
     for (const [i, id] of ids.entries()) {
       await db.transaction().execute((trx) =>
-        appendAudit(trx, store.caps, [
-          {
-            id,
-            at: 1_700_000_000_000 + i,
-            actor: 'system',
-            action: 'test.audit',
-            target: 'ctr_x',
-            data: { note: `note-${i} ☕`, n: BigInt(i) },
-          },
-        ]),
+        appendAudit(
+          trx,
+          store.caps,
+          [
+            {
+              id,
+              at: 1_700_000_000_000 + i,
+              actor: 'system',
+              action: 'test.audit',
+              target: 'ctr_x',
+              data: { note: `note-${i} ☕`, n: BigInt(i) },
+            },
+          ],
+          1,
+        ),
       )
     }
     const recs = await db
@@ -530,13 +538,92 @@ describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (ada
     expect((await verify(store)).ok).toBe(true)
   })
 
+  it('keeps several audit chains, each a line, and the verify check catches a record removed from one', async () => {
+    const append = (chain: number, i: number) =>
+      db
+        .transaction()
+        .execute((trx) =>
+          appendAudit(
+            trx,
+            store.caps,
+            [
+              {
+                id: newId('aud'),
+                at: 1_700_000_000_000 + i,
+                actor: 'system',
+                action: 'test.chains',
+                target: 'ctr_y',
+                data: { i },
+              },
+            ],
+            chain,
+          ),
+        )
+    for (let i = 0; i < 12; i++) await append(1 + (i % 3), i) // interleaved: 1, 2, 3, 1, 2, 3…
+    expect((await verify(store)).problems).toEqual([])
+    const last = await db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'test.chains')
+      .orderBy('seq', 'desc')
+      .executeTakeFirstOrThrow()
+    await db.deleteFrom('audit_log').where('id', '=', last.id).execute()
+    const problems = (await verify(store)).problems
+    expect(problems).toContain('the audit heads do not match the last records of their chains')
+    await db.insertInto('audit_log').values(last).execute()
+    expect((await verify(store)).problems).toEqual([])
+  })
+
+  it('keeps a shared account in several balance rows whose sum is its balance', async () => {
+    const user = `usr_${tag()}`
+    const avail = `user:${user}:available`
+    const amounts = Array.from({ length: 24 }, (_, i) => BigInt(100 + i))
+    for (const amount of amounts)
+      await run(app, { actor: { kind: 'system' } }, (tx) =>
+        tx.entries([
+          {
+            id: newId('je'),
+            kind: 'fund',
+            currency: 'CHF',
+            lines: [
+              { account: 'ext:rail', amount: -amount },
+              { account: avail, amount },
+            ],
+            memo: 'in',
+            contractId: null,
+            milestoneId: null,
+          },
+        ]),
+      )
+    const total = amounts.reduce((a, b) => a + b, 0n)
+    const rows = await db
+      .selectFrom('accounts')
+      .select('account')
+      .where('currency', '=', 'CHF')
+      .where('account', 'like', 'ext:rail%')
+      .execute()
+    // 24 postings over 8 rows: all in one row would be a 1-in-8^23 draw
+    expect(rows.length).toBeGreaterThan(1)
+    expect(rows.length).toBeLessThanOrEqual(BALANCE_SHARDS)
+    expect(rows.every((r) => /^ext:rail~[0-7]$/.test(r.account))).toBe(true)
+    expect(await sharedBalance(db, 'ext:rail')).toContainEqual({ currency: 'CHF', balance: -total })
+    expect((await allBalances(db)).filter((b) => b.currency === 'CHF')).toEqual(
+      expect.arrayContaining([
+        { account: 'ext:rail', currency: 'CHF', balance: -total },
+        { account: avail, currency: 'CHF', balance: total },
+      ]),
+    )
+    expect(await balanceOf(db, avail, 'CHF')).toBe(total)
+    expect((await verify(store)).problems).toEqual([])
+  })
+
   it('rolls back a command that wrote state, entries, timers, events and audit and then threw', async () => {
     const d = await makeContract(app, [100_000n])
     const mid = d.mids[0]!
     const idem = { userId: d.client.id, key: `idem-${tag()}`, hash: 'h', status: 200, render: () => '{}' }
     expect(await claimKey(db, idem.userId, idem.key, 'h', Date.now())).toEqual({ kind: 'claimed' })
     const counts = await rowCounts(db)
-    const head = await db.selectFrom('audit_head').selectAll().executeTakeFirstOrThrow()
+    const head = await db.selectFrom('audit_head').selectAll().orderBy('id').execute()
     const version = (await loadContract(db, d.cid))?.version
 
     let inside: Record<string, number> = {}
@@ -555,7 +642,7 @@ describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (ada
       expect(inside[t], t).toBeGreaterThan(counts[t]!)
     // …and none of it is left
     expect(await rowCounts(db)).toEqual(counts)
-    expect(await db.selectFrom('audit_head').selectAll().executeTakeFirstOrThrow()).toEqual(head)
+    expect(await db.selectFrom('audit_head').selectAll().orderBy('id').execute()).toEqual(head)
     const after = await loadContract(db, d.cid)
     expect(after?.version).toBe(version)
     expect(after?.value.milestones[0]?.state).toBe('pending')

@@ -6,9 +6,10 @@ import { presentDispute } from '../../app/present.ts'
 import { verify } from '../../app/verify.ts'
 import type { Contract } from '../../domain/contract-model.ts'
 import { DomainError } from '../../domain/errors.ts'
+import { PLATFORM } from '../../domain/ledger.ts'
 import { iso } from '../../domain/types.ts'
 import type { Worker } from '../../jobs/worker.ts'
-import { big } from '../../store/schema.ts'
+import { sharedBalance } from '../../store/repos/ledger-repo.ts'
 import { list, page, type Server } from '../route-kit.ts'
 import { ListQuery, Strict } from '../schemas.ts'
 
@@ -48,13 +49,9 @@ export function adminRoutes(server: Server, app: App, worker: Worker | null) {
     '/v1/admin/revenue',
     { config: admin, schema: { tags: ['admin'], summary: 'Platform revenue per currency' } },
     async () => {
-      const rows = await app.store.db
-        .selectFrom('accounts')
-        .select(['currency', 'balance'])
-        .where('account', '=', 'platform:fees')
-        .execute()
+      const rows = await sharedBalance(app.store.db, PLATFORM)
       return list(
-        rows.map((r) => ({ object: 'revenue', currency: r.currency, fees: Number(big(r.balance)) })),
+        rows.map((r) => ({ object: 'revenue', currency: r.currency, fees: Number(r.balance) })),
         false,
         '/v1/admin/revenue',
       )

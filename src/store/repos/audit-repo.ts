@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { Capabilities } from '../database.ts'
+import { AUDIT_CHAINS } from '../migrations.ts'
 import { prepared } from '../prepared.ts'
 import type { DB } from '../schema.ts'
 
@@ -34,14 +35,21 @@ export interface AuditInput {
 }
 
 /**
- * Appends records to the chain, in order. A command's records are written at the end of its transaction (and a
- * group commit's once for the whole batch), so the head row is locked only for the last moment of a transaction:
- * on PostgreSQL it is the one row every command writes.
+ * Appends records to one audit chain, in order. There are AUDIT_CHAINS chains, each a line of records from a head
+ * row: on PostgreSQL a transaction takes one at random, so concurrent commits do not all queue on one row; SQLite
+ * (one writer at a time) uses the first. `verify` checks that every record extends exactly one chain.
+ * A command's records are written at the end of its transaction (a group commit's once for the whole batch), so
+ * the head row is locked only for the last moment of a transaction.
  */
-export async function appendAudit(db: Kysely<DB>, caps: Capabilities, records: readonly AuditInput[]) {
+export async function appendAudit(
+  db: Kysely<DB>,
+  caps: Capabilities,
+  records: readonly AuditInput[],
+  chain = caps.rowLocks ? 1 + Math.floor(Math.random() * AUDIT_CHAINS) : 1,
+) {
   if (!records.length) return
-  const head = (await (caps.rowLocks ? headLocked : headOf)(db, {})).rows[0]
-  if (!head) throw new Error('the audit head row is missing')
+  const head = (await (caps.rowLocks ? headLocked : headOf)(db, { chain })).rows[0]
+  if (!head) throw new Error(`the head row of audit chain ${chain} is missing`)
   let prev = head.hash
   const rows = records.map((a) => {
     const record = canonical({ id: a.id, at: a.at, actor: a.actor, action: a.action, target: a.target, data: a.data })
@@ -61,12 +69,14 @@ export async function appendAudit(db: Kysely<DB>, caps: Capabilities, records: r
   })
   // 8 parameters a row: chunks stay far below both databases' limits on parameters per statement
   for (let i = 0; i < rows.length; i += 500) await insertRecords(db, { rows: rows.slice(i, i + 500) })
-  await moveHead(db, { hash: prev, count: BigInt(head.count) + BigInt(rows.length) })
+  await moveHead(db, { chain, hash: prev, count: BigInt(head.count) + BigInt(rows.length) })
 }
 
-const headQuery = (db: Kysely<DB>) => db.selectFrom('audit_head').select(['hash', 'count']).where('id', '=', 1)
-const headOf = prepared((db) => headQuery(db))
-const headLocked = prepared((db) => headQuery(db).forUpdate())
+type Chain = { chain: number }
+const headQuery = (db: Kysely<DB>, a: Chain) =>
+  db.selectFrom('audit_head').select(['hash', 'count']).where('id', '=', a.chain)
+const headOf = prepared(headQuery)
+const headLocked = prepared((db, a: Chain) => headQuery(db, a).forUpdate())
 type RecordRow = {
   id: string
   at: bigint
@@ -78,6 +88,6 @@ type RecordRow = {
   hash: string
 }
 const insertRecords = prepared((db, a: { rows: RecordRow[] }) => db.insertInto('audit_log').values(a.rows))
-const moveHead = prepared((db, a: { hash: string; count: bigint }) =>
-  db.updateTable('audit_head').set({ hash: a.hash, count: a.count }).where('id', '=', 1),
+const moveHead = prepared((db, a: { chain: number; hash: string; count: bigint }) =>
+  db.updateTable('audit_head').set({ hash: a.hash, count: a.count }).where('id', '=', a.chain),
 )

@@ -15,6 +15,23 @@ export class NegativeBalance extends Error {
 const userOf = (account: string) => (isUserAccount(account) ? account.split(':')[1]! : null)
 
 /**
+ * The accounts that nearly every payment moves — the rail and the platform's fees — would be one balance row that
+ * every command locks from its posting until it commits (PostgreSQL): all commands would queue on it. Their balance
+ * is kept in BALANCE_SHARDS rows instead (`platform:fees~3`), one picked at random per posting, and is the sum of
+ * the account's rows. User and escrow accounts keep one row: only their own commands touch them, and a user's balance
+ * is checked inside the transaction. Account names never contain `~` (ids are base-62).
+ */
+export const BALANCE_SHARDS = 8
+const isShared = (account: string) => !isUserAccount(account) && !account.startsWith('escrow:')
+const rowFor = (account: string) =>
+  isShared(account) ? `${account}~${Math.floor(Math.random() * BALANCE_SHARDS)}` : account
+/** The account a balance row belongs to (`platform:fees~3` → `platform:fees`). */
+export const accountOfRow = (row: string) => {
+  const i = row.indexOf('~')
+  return i < 0 ? row : row.slice(0, i)
+}
+
+/**
  * Writes a command's entries with a few statements whatever their number: the entries, their lines, and the
  * balance changes summed per account (one upsert: a statement may not update a row twice on PostgreSQL). A user
  * account left below zero by the whole command means a concurrent command spent the same money.
@@ -52,7 +69,13 @@ export async function postEntries(db: Kysely<DB>, entries: readonly JournalEntry
     const key = `${l.currency} ${l.account}`
     const d = delta.get(key)
     if (d) d.balance += l.amount
-    else delta.set(key, { account: l.account, currency: l.currency, balance: l.amount, user_id: userOf(l.account) })
+    else
+      delta.set(key, {
+        account: rowFor(l.account),
+        currency: l.currency,
+        balance: l.amount,
+        user_id: userOf(l.account),
+      })
   }
   // in one order for every command: two commands that lock the same balance rows cannot deadlock (PostgreSQL)
   const rows = [...delta.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, d]) => d)
@@ -90,7 +113,33 @@ const addToBalances = prepared((db, a: { rows: Delta[] }) =>
     .returning(['account', 'balance']),
 )
 
-/** An account's balance; with `lock` (row-lock databases) it stays locked until the transaction ends. */
+/** The balance of every account, summed over its rows, by currency and account. */
+export async function allBalances(db: Kysely<DB>) {
+  const rows = await db.selectFrom('accounts').select(['account', 'currency', 'balance']).execute()
+  const out = new Map<string, { account: string; currency: string; balance: bigint }>()
+  for (const r of rows) {
+    const account = accountOfRow(r.account)
+    const key = `${account}|${r.currency}`
+    const b = out.get(key) ?? { account, currency: r.currency, balance: 0n }
+    b.balance += big(r.balance)
+    out.set(key, b)
+  }
+  return [...out.values()]
+}
+
+/** A shared account's balance (see BALANCE_SHARDS) per currency. */
+export async function sharedBalance(db: Kysely<DB>, account: string) {
+  const rows = await db
+    .selectFrom('accounts')
+    .select(['currency', (eb) => eb.fn.sum<bigint | string>('balance').as('balance')])
+    .where((eb) => eb.or([eb('account', '=', account), eb('account', 'like', `${account}~%`)]))
+    .groupBy('currency')
+    .orderBy('currency')
+    .execute()
+  return rows.map((r) => ({ currency: r.currency, balance: big(r.balance) }))
+}
+
+/** A user or escrow account's balance; with `lock` (row-lock databases) it stays locked until the transaction ends. */
 export async function balanceOf(db: Kysely<DB>, account: string, currency: string, lock = false): Promise<bigint> {
   const { rows } = await (lock ? balanceLocked : balance)(db, { account, currency })
   return big(rows[0]?.balance)
