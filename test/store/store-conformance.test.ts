@@ -540,25 +540,23 @@ describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (ada
 
   it('keeps several audit chains, each a line, and the verify check catches a record removed from one', async () => {
     const append = (chain: number, i: number) =>
-      db
-        .transaction()
-        .execute((trx) =>
-          appendAudit(
-            trx,
-            store.caps,
-            [
-              {
-                id: newId('aud'),
-                at: 1_700_000_000_000 + i,
-                actor: 'system',
-                action: 'test.chains',
-                target: 'ctr_y',
-                data: { i },
-              },
-            ],
-            chain,
-          ),
-        )
+      db.transaction().execute((trx) =>
+        appendAudit(
+          trx,
+          store.caps,
+          [
+            {
+              id: newId('aud'),
+              at: 1_700_000_000_000 + i,
+              actor: 'system',
+              action: 'test.chains',
+              target: 'ctr_y',
+              data: { i },
+            },
+          ],
+          chain,
+        ),
+      )
     for (let i = 0; i < 12; i++) await append(1 + (i % 3), i) // interleaved: 1, 2, 3, 1, 2, 3…
     expect((await verify(store)).problems).toEqual([])
     const last = await db
