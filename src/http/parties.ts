@@ -5,7 +5,12 @@
  * a name is live profile data, not part of the contract's state.
  */
 import type { Kysely } from 'kysely'
+import { prepared } from '../store/prepared.ts'
 import type { DB } from '../store/schema.ts'
+
+const usersByIds = prepared((db, a: { ids: string[] }) =>
+  db.selectFrom('users').select(['id', 'name', 'email']).where('id', 'in', a.ids),
+)
 
 export interface Party {
   readonly id: string
@@ -26,9 +31,7 @@ export async function withParties<T extends { client_id: string; freelancer_id: 
   items: readonly T[],
 ): Promise<WithParties<T>[]> {
   const ids = [...new Set(items.flatMap((x) => [x.client_id, x.freelancer_id]))]
-  const rows = ids.length
-    ? await db.selectFrom('users').select(['id', 'name', 'email']).where('id', 'in', ids).execute()
-    : []
+  const rows = ids.length ? (await usersByIds(db, { ids })).rows : []
   const byId = new Map(rows.map((r) => [r.id, { id: r.id, name: r.name, email: r.email }]))
   // Users are never deleted; the fallback only keeps an answer whole if one ever were.
   const party = (id: string): Party => byId.get(id) ?? { id, name: '', email: '' }
