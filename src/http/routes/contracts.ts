@@ -1,15 +1,9 @@
-/** Contracts, amendments, milestones, refund requests and disputes (SPEC §5–6, §10). */
+/** Contracts, amendments, milestones and refund requests (SPEC §5–6, §10); disputes are in disputes.ts. */
 import { type Static, type TSchema, Type } from 'typebox'
 import { contractFor } from '../../app/access.ts'
 import type { App } from '../../app/app.ts'
-import { contractCommand, disputeCommand, milestoneCommand } from '../../app/contracts.ts'
-import {
-  presentAmendment,
-  presentContract,
-  presentDispute,
-  presentMilestone,
-  presentRefundRequest,
-} from '../../app/present.ts'
+import { contractCommand, milestoneCommand } from '../../app/contracts.ts'
+import { presentAmendment, presentContract, presentMilestone, presentRefundRequest } from '../../app/present.ts'
 import type { Contract } from '../../domain/contract-model.ts'
 import { fail } from '../../domain/errors.ts'
 import { listFor } from '../../store/repos/aggregate-repo.ts'
@@ -17,19 +11,8 @@ import { actorOf } from '../auth.ts'
 import { idempotent } from '../idempotency.ts'
 import { withParties, withPartiesOne } from '../parties.ts'
 import { big, list, opt, page, type Server } from '../route-kit.ts'
-import {
-  Amount,
-  Amount0,
-  Id,
-  IsoDate,
-  Link,
-  ListQuery,
-  MilestoneLine,
-  Reason,
-  Strict,
-  Text,
-  Title,
-} from '../schemas.ts'
+import { Amount, Id, IsoDate, Link, ListQuery, MilestoneLine, Reason, Strict, Text, Title } from '../schemas.ts'
+import { disputeRoutes } from './disputes.ts'
 
 const P = (prefix: string) => Type.Object({ id: Id(prefix) })
 const PaymentMethod = Type.Optional(Type.String({ minLength: 3, maxLength: 100 }))
@@ -37,7 +20,6 @@ const auth = { auth: 'user' as const }
 
 const milestoneOf = (c: Contract, id: string) => presentMilestone(c, c.milestones.find((m) => m.id === id)!)
 const refundRequestOf = (c: Contract, id: string) => presentRefundRequest(c, c.refundRequests.find((r) => r.id === id)!)
-const disputeOf = (c: Contract, id: string) => presentDispute(c, c.disputes.find((d) => d.id === id)!)
 
 const EditItem = Strict({
   id: Type.Optional(Id('ms')),
@@ -385,150 +367,4 @@ function milestoneRoutes(server: Server, app: App) {
         ),
     )
   }
-}
-
-function disputeRoutes(server: Server, app: App) {
-  const D = P('dsp')
-  server.post(
-    '/v1/milestones/:id/disputes',
-    {
-      config: auth,
-      schema: {
-        tags: ['disputes'],
-        summary: 'Open a dispute, proposing a release amount',
-        params: P('ms'),
-        body: Strict({ reason: Type.String({ minLength: 1, maxLength: 10_000 }), release_amount: Amount0 }),
-      },
-    },
-    async (req, reply) =>
-      idempotent(
-        app,
-        req,
-        reply,
-        201,
-        (idem) =>
-          disputeCommand(
-            app,
-            actorOf(req),
-            {
-              type: 'open_dispute',
-              milestoneId: req.params.id,
-              reason: req.body.reason,
-              releaseAmount: big(req.body.release_amount),
-            },
-            idem,
-          ),
-        (c) => disputeOf(c, c.milestones.find((m) => m.id === req.params.id)!.disputeId!),
-      ),
-  )
-  server.get(
-    '/v1/disputes/:id',
-    { config: auth, schema: { tags: ['disputes'], summary: 'A dispute with its proposals', params: D } },
-    async (req) =>
-      disputeOf((await contractFor(app.store.db, req.params.id, actorOf(req), 'dispute')).value, req.params.id),
-  )
-  server.post(
-    '/v1/disputes/:id/proposals',
-    {
-      config: auth,
-      schema: {
-        tags: ['disputes'],
-        summary: 'Propose a release amount',
-        params: D,
-        body: Strict({ release_amount: Amount0, message: Type.Optional(Text) }),
-      },
-    },
-    async (req, reply) =>
-      idempotent(
-        app,
-        req,
-        reply,
-        201,
-        (idem) =>
-          disputeCommand(
-            app,
-            actorOf(req),
-            {
-              type: 'propose',
-              disputeId: req.params.id,
-              releaseAmount: big(req.body.release_amount),
-              message: req.body.message ?? '',
-            },
-            idem,
-          ),
-        (c) => disputeOf(c, req.params.id),
-      ),
-  )
-  server.post(
-    '/v1/disputes/:id/proposals/:pid/accept',
-    {
-      config: auth,
-      schema: {
-        tags: ['disputes'],
-        summary: "Accept the other side's (or the admin's) proposal",
-        params: Type.Object({ id: Id('dsp'), pid: Id('prp') }),
-        body: Reason,
-      },
-    },
-    async (req, reply) =>
-      idempotent(
-        app,
-        req,
-        reply,
-        200,
-        (idem) =>
-          disputeCommand(
-            app,
-            actorOf(req),
-            { type: 'accept_proposal', disputeId: req.params.id, proposalId: req.params.pid },
-            idem,
-          ),
-        (c) => disputeOf(c, req.params.id),
-      ),
-  )
-  server.post(
-    '/v1/disputes/:id/escalate',
-    { config: auth, schema: { tags: ['disputes'], summary: 'Ask the admin to decide', params: D, body: Reason } },
-    async (req, reply) =>
-      idempotent(
-        app,
-        req,
-        reply,
-        200,
-        (idem) => disputeCommand(app, actorOf(req), { type: 'escalate', disputeId: req.params.id }, idem),
-        (c) => disputeOf(c, req.params.id),
-      ),
-  )
-  server.post(
-    '/v1/disputes/:id/decide',
-    {
-      config: { auth: 'admin' },
-      schema: {
-        tags: ['disputes'],
-        summary: 'Admin: decide a dispute in arbitration',
-        params: D,
-        body: Strict({ release_amount: Amount0, note: Type.String({ minLength: 1, maxLength: 10_000 }) }),
-      },
-    },
-    async (req, reply) =>
-      idempotent(
-        app,
-        req,
-        reply,
-        200,
-        (idem) =>
-          disputeCommand(
-            app,
-            actorOf(req),
-            {
-              type: 'decide',
-              disputeId: req.params.id,
-              releaseAmount: big(req.body.release_amount),
-              note: req.body.note,
-            },
-            idem,
-          ),
-        (c) => disputeOf(c, req.params.id),
-      ),
-  )
 }
