@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/inproc.ts [cycles=600] [concurrency=32]      (BENCH_DB=postgres://… for PostgreSQL)
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -123,6 +123,10 @@ console.log(
     `${((counts.statements - s0) / cycles).toFixed(1)} SQLite statements per cycle` +
     (rt.app.batcher ? `; batches ${rt.app.batcher.stats.batches}, largest ${rt.app.batcher.stats.largest}` : ''),
 )
+if (!process.env.BENCH_DB) {
+  const wal = statSync(join(dir, 'tranche.db-wal'), { throwIfNoEntry: false })
+  console.log(`WAL file: ${((wal?.size ?? 0) / 1e6).toFixed(1)} MB`)
+}
 {
   const raw = new Database(join(dir, 'tranche.db'), { readonly: true })
   if (process.env.BENCH_DUMP) require_write(raw)

@@ -6,7 +6,10 @@ import { Kysely, SqliteDialect } from 'kysely'
 import type { Store } from '../database.ts'
 import { migrateToLatest } from '../migrations.ts'
 import type { DB } from '../schema.ts'
+import { restartWal, startCheckpointer } from './checkpointer.ts'
 import { withStatementCache } from './statement-cache.ts'
+
+const BUSY_TIMEOUT_MS = 5000
 
 export async function openSqlite(path: string, opts: { migrate?: boolean } = {}): Promise<Store> {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
@@ -14,13 +17,19 @@ export async function openSqlite(path: string, opts: { migrate?: boolean } = {})
   raw.defaultSafeIntegers(true)
   raw.pragma('journal_mode = WAL')
   raw.pragma('synchronous = FULL')
-  raw.pragma('busy_timeout = 5000')
+  raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
   raw.pragma('foreign_keys = ON')
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) })
   if (opts.migrate !== false) await migrateToLatest(db as Kysely<unknown>, 'sqlite')
+  // checkpoints in a worker thread, not inside a request's COMMIT (checkpointer.ts)
+  const checkpointer = path === ':memory:' ? null : await startCheckpointer(path, restartWal(raw, BUSY_TIMEOUT_MS))
+  if (checkpointer) raw.pragma('wal_autocheckpoint = 0')
   return {
     db,
     caps: { dialect: 'sqlite', skipLocked: false, rowLocks: false },
-    close: () => db.destroy(),
+    async close() {
+      await checkpointer?.stop()
+      await db.destroy() // the last connection to close checkpoints what is left
+    },
   }
 }
