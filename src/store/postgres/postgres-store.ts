@@ -1,4 +1,5 @@
 /** PostgreSQL adapter: node-postgres pool; int8 read as bigint. Any number of servers share one database. */
+import { createHash } from 'node:crypto'
 import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import type { Store } from '../database.ts'
@@ -6,6 +7,25 @@ import { migrateToLatest } from '../migrations.ts'
 import type { DB } from '../schema.ts'
 
 pg.types.setTypeParser(20, (v) => BigInt(v))
+
+/**
+ * Server-side prepared statements: node-postgres sends every query to be parsed and planned again unless it has a
+ * name. A connection runs the same few hundred statements all day (prepared.ts compiles each once), so each
+ * parameterized one is named after its text: PostgreSQL parses it once per connection and then only binds values.
+ */
+function namedStatements(client: pg.PoolClient) {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown
+  const names = new Map<string, string>()
+  ;(client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, values?: unknown) => {
+    if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0) return query(text, values)
+    let name = names.get(text)
+    if (!name) {
+      name = `t${createHash('sha1').update(text).digest('base64url')}`
+      names.set(text, name)
+    }
+    return query({ name, text, values })
+  }
+}
 
 export async function openPostgres(
   url: string,
@@ -25,6 +45,7 @@ export async function openPostgres(
     max: opts.poolSize ?? 10,
     ...(opts.schema ? { options: `-c search_path="${opts.schema}"` } : {}),
   })
+  pool.on('connect', namedStatements)
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
   if (opts.migrate !== false) await migrateToLatest(db as Kysely<unknown>, 'postgres')
   return {
