@@ -59,6 +59,18 @@ const rt = await createRuntime(config, { log: silent })
 const server = await buildServer(rt.app, { worker: rt.worker })
 await server.ready()
 
+// CPU per kind of operation: exact only with concurrency 1 (otherwise other calls' work falls in the same span)
+const byKind = new Map<string, { n: number; us: number }>()
+async function timed(kind: string, f: () => Promise<unknown>) {
+  const c0 = process.cpuUsage()
+  await f()
+  const c = process.cpuUsage(c0)
+  const row = byKind.get(kind) ?? { n: 0, us: 0 }
+  row.n++
+  row.us += c.user + c.system
+  byKind.set(kind, row)
+}
+
 async function call(method: 'GET' | 'POST', url: string, token: string | null, body?: unknown) {
   const r = await server.inject({
     method,
@@ -106,11 +118,13 @@ await Promise.all(
   Array.from({ length: concurrency }, async () => {
     for (let j = next++; j < cycles; j = next++) {
       const { contract, milestone, pair } = jobs[j]!
-      await call('POST', `/v1/milestones/${milestone}/fund`, pair.client.token)
-      await call('POST', `/v1/milestones/${milestone}/submit`, pair.freelancer.token, { message: 'Delivered.' })
-      await call('POST', `/v1/milestones/${milestone}/approve`, pair.client.token)
-      await call('GET', `/v1/contracts/${contract}`, pair.client.token)
-      await call('GET', '/v1/balances', pair.freelancer.token)
+      await timed('fund', () => call('POST', `/v1/milestones/${milestone}/fund`, pair.client.token))
+      await timed('submit', () =>
+        call('POST', `/v1/milestones/${milestone}/submit`, pair.freelancer.token, { message: 'Delivered.' }),
+      )
+      await timed('approve', () => call('POST', `/v1/milestones/${milestone}/approve`, pair.client.token))
+      await timed('read contract', () => call('GET', `/v1/contracts/${contract}`, pair.client.token))
+      await timed('read balances', () => call('GET', '/v1/balances', pair.freelancer.token))
     }
   }),
 )
@@ -123,6 +137,11 @@ console.log(
     `${((counts.statements - s0) / cycles).toFixed(1)} SQLite statements per cycle` +
     (rt.app.batcher ? `; batches ${rt.app.batcher.stats.batches}, largest ${rt.app.batcher.stats.largest}` : ''),
 )
+if (concurrency === 1)
+  console.log(
+    'CPU µs per kind (commit included):',
+    Object.fromEntries([...byKind].map(([k, r]) => [k, Math.round(r.us / r.n)])),
+  )
 if (!process.env.BENCH_DB) {
   const wal = statSync(join(dir, 'tranche.db-wal'), { throwIfNoEntry: false })
   console.log(`WAL file: ${((wal?.size ?? 0) / 1e6).toFixed(1)} MB`)
