@@ -86,3 +86,11 @@ export function copyData<T>(value: T): T {
   for (const k in value) out[k] = copyData((value as Record<string, unknown>)[k])
   return out as T
 }
+
+/** Freezes plain data and everything in it, so a value shared between readers cannot be changed by one of them. */
+export function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value
+  Object.freeze(value)
+  for (const k in value) deepFreeze((value as Record<string, unknown>)[k])
+  return value
+}

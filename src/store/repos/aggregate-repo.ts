@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely'
 import { decode, encode } from '../../app/json-codec.ts'
 import type { Contract } from '../../domain/contract-model.ts'
 import type { Offer } from '../../domain/offer.ts'
+import { deepFreeze } from '../../domain/types.ts'
 import { prepared } from '../prepared.ts'
 import { type DB, num } from '../schema.ts'
 
@@ -23,6 +24,38 @@ export interface Versioned<T> {
 }
 
 type Table = 'offers' | 'contracts'
+
+/**
+ * Decoded aggregates by id, each with the exact text it was decoded from or encoded to. A load whose row holds the
+ * same text returns the same value instead of parsing 6–7 KB of JSON again (every command reads its contract, and
+ * the next command on it reads what the last one wrote). Keyed on the text, not the version: a save undone with its
+ * savepoint or transaction can never be served, since its text is not what the row holds. The values are shared,
+ * so they are deep-frozen (the domain decides on a copy, `ContractWork`). Bounded: the least recently used go first.
+ */
+class DecodedMemo {
+  private readonly entries = new Map<string, { text: string; value: unknown }>()
+
+  constructor(private readonly size: number) {}
+
+  get<T>(id: string, text: string): T {
+    const hit = this.entries.get(id)
+    if (hit?.text === text) {
+      this.entries.delete(id) // most recently used last
+      this.entries.set(id, hit)
+      return hit.value as T
+    }
+    return this.put(id, text, decode<T>(text))
+  }
+
+  put<T>(id: string, text: string, value: T): T {
+    this.entries.delete(id)
+    this.entries.set(id, { text, value: deepFreeze(value) })
+    if (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value!)
+    return value
+  }
+}
+
+const memo: Record<Table, DecodedMemo> = { offers: new DecodedMemo(1_000), contracts: new DecodedMemo(2_000) }
 
 /**
  * `lock` (databases with row locks): the row stays locked until the transaction ends, so a second command on the
@@ -66,7 +99,7 @@ const updates = {
 async function load<T>(db: Kysely<DB>, table: Table, id: string, lock = false): Promise<Versioned<T> | null> {
   const { rows } = await (lock ? locks : loads)[table](db, { id })
   const row = rows[0]
-  return row ? { value: decode<T>(row.data), version: num(row.version) } : null
+  return row ? { value: memo[table].get<T>(id, row.data), version: num(row.version) } : null
 }
 
 async function save(
@@ -76,6 +109,7 @@ async function save(
   version: number | null,
 ) {
   const data = encode(v)
+  memo[table].put(v.id, data, v)
   if (version === null) {
     await db
       .insertInto(table)
