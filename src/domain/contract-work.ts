@@ -15,16 +15,34 @@ import {
 import { badState, DomainError, fail } from './errors.ts'
 import { compact, type EntryKind, type Line, refundLines, releaseLines } from './ledger.ts'
 import { MILESTONE_PROCESS, type MilestoneCommandName, type Transition } from './milestone-process.ts'
-import { copyData, DAY_MS, type DecisionContext, type Effects, HOUR_MS, noEffects, type TimerKind } from './types.ts'
+import { DAY_MS, type DecisionContext, type Effects, HOUR_MS, noEffects, type TimerKind } from './types.ts'
 
-type DeepMutable<T> = T extends bigint | string | number | boolean | null | undefined
-  ? T
-  : T extends readonly (infer U)[]
-    ? DeepMutable<U>[]
-    : { -readonly [K in keyof T]: DeepMutable<T[K]> }
+/** An object whose own fields may be set; what they hold (a submission, a list of proposals) stays read-only. */
+type Writable<T> = { -readonly [K in keyof T]: T[K] }
 
-export type MContract = DeepMutable<Contract>
-export type MMilestone = DeepMutable<Milestone>
+/**
+ * The working copy: the contract's fields, its lists, and the fields of the objects in those lists are writable;
+ * anything deeper is shared with the input contract and is replaced, never edited (`d.proposals = [...]`).
+ */
+export type MContract = {
+  -readonly [K in keyof Contract]: Contract[K] extends readonly (infer U extends object)[] ? Writable<U>[] : Contract[K]
+}
+export type MMilestone = Writable<Milestone>
+
+/**
+ * Copies what a command may change — the contract's fields, its lists and the objects in them — and shares the rest
+ * with the input: far cheaper than a deep copy of every milestone's submission, entries and history, and the shared
+ * parts of a stored contract are frozen, so an edit to them fails loudly.
+ */
+function workingCopy(c: Contract): MContract {
+  return {
+    ...c,
+    milestones: c.milestones.map((m) => ({ ...m })),
+    refundRequests: c.refundRequests.map((r) => ({ ...r })),
+    disputes: c.disputes.map((d) => ({ ...d })),
+    amendments: c.amendments.map((a) => ({ ...a })),
+  }
+}
 
 export const HOLD_MS = 5 * DAY_MS
 export const REFUND_REQUEST_MS = 7 * DAY_MS
@@ -41,10 +59,10 @@ export class ContractWork {
   readonly fx: Effects = noEffects()
 
   constructor(
-    contract: Contract,
+    private readonly input: Contract,
     readonly ctx: DecisionContext,
   ) {
-    this.c = copyData(contract) as MContract
+    this.c = workingCopy(input)
   }
 
   get now() {
@@ -229,8 +247,8 @@ export class ContractWork {
     if (m.released > 0n && releasedEvent) this.emit(releasedEvent, 'milestone', m.id)
   }
 
-  openRefundRequest(m: MMilestone, source: RefundRequest['source'], reason: string): DeepMutable<RefundRequest> {
-    const rr: DeepMutable<RefundRequest> = {
+  openRefundRequest(m: MMilestone, source: RefundRequest['source'], reason: string): Writable<RefundRequest> {
+    const rr: Writable<RefundRequest> = {
       id: this.ctx.newId('rfr'),
       milestoneId: m.id,
       amount: m.escrow,
@@ -253,13 +271,13 @@ export class ContractWork {
     return rr
   }
 
-  refundRequest(id: string): DeepMutable<RefundRequest> {
+  refundRequest(id: string): Writable<RefundRequest> {
     const rr = this.c.refundRequests.find((x) => x.id === id)
     if (!rr) return fail('resource_missing', `No such refund request: ${id}.`)
     return rr
   }
 
-  dispute(id: string): DeepMutable<Dispute> {
+  dispute(id: string): Writable<Dispute> {
     const d = this.c.disputes.find((x) => x.id === id)
     if (!d) return fail('resource_missing', `No such dispute: ${id}.`)
     return d
@@ -279,8 +297,32 @@ export class ContractWork {
       this.c.status = 'completed'
       this.emit('contract.completed', 'contract', this.c.id)
     }
-    return { contract: this.c as Contract, ...this.fx }
+    const c = this.c
+    c.milestones = reshare(c.milestones, this.input.milestones)
+    c.refundRequests = reshare(c.refundRequests, this.input.refundRequests)
+    c.disputes = reshare(c.disputes, this.input.disputes)
+    c.amendments = reshare(c.amendments, this.input.amendments)
+    return { contract: c as Contract, ...this.fx }
   }
+}
+
+/**
+ * Each element the command left as it was (the same fields, the same values) is the input's own object again, so
+ * the new contract shares it: a stored contract is frozen and the text of its elements is kept (`encodeAggregate`),
+ * so saving a contract re-encodes only what changed.
+ */
+function reshare<T extends object>(now: T[], before: readonly T[]): T[] {
+  return now.map((x, i) => {
+    const b = before[i]
+    return b !== undefined && sameFields(x, b) ? b : x
+  })
+}
+
+function sameFields(a: object, b: object): boolean {
+  const keys = Object.keys(a)
+  if (keys.length !== Object.keys(b).length) return false
+  for (const k of keys) if ((a as Record<string, unknown>)[k] !== (b as Record<string, unknown>)[k]) return false
+  return true
 }
 
 /** Dormant: the due date (its end, UTC) has passed and nothing happened for 90 days (SPEC §5). */

@@ -50,17 +50,19 @@ export function decideDispute(contract: Contract, cmd: DisputeCommand, ctx: Deci
       requireAmount(cmd.releaseAmount, d.escrowAmount, 'release_amount')
       if (cmd.releaseAmount > d.escrowAmount) fail('amount_invalid', 'More than the escrow.', 'release_amount')
       const by = role === 'admin' ? 'admin' : w.actorId()
-      for (const p of d.proposals) if (p.by === by && p.status === 'open') p.status = 'superseded'
-      d.proposals.push({
-        id: ctx.newId('prp'),
-        by,
-        byRole: role,
-        releaseAmount: cmd.releaseAmount,
-        message: cmd.message,
-        status: 'open',
-        acceptedBy: role === 'admin' ? [] : [by],
-        createdAt: ctx.now,
-      })
+      d.proposals = [
+        ...d.proposals.map((p) => (p.by === by && p.status === 'open' ? { ...p, status: 'superseded' as const } : p)),
+        {
+          id: ctx.newId('prp'),
+          by,
+          byRole: role,
+          releaseAmount: cmd.releaseAmount,
+          message: cmd.message,
+          status: 'open',
+          acceptedBy: role === 'admin' ? [] : [by],
+          createdAt: ctx.now,
+        },
+      ]
       if (d.status === 'awaiting_response' && role !== 'admin' && by !== d.openedBy) {
         d.status = 'negotiation'
         d.negotiationDeadline = ctx.now + NEGOTIATION_MS
@@ -80,15 +82,16 @@ export function decideDispute(contract: Contract, cmd: DisputeCommand, ctx: Deci
         return fail('actor_not_allowed', 'Only the parties accept proposals.')
       if (d.status !== 'awaiting_response' && d.status !== 'negotiation')
         badState('dispute', d.status, 'accept a proposal')
-      const p = d.proposals.find((x) => x.id === cmd.proposalId)
-      if (!p) return fail('resource_missing', `No such proposal: ${cmd.proposalId}.`)
-      if (p.status !== 'open') badState('proposal', p.status, 'accept')
+      const found = d.proposals.find((x) => x.id === cmd.proposalId)
+      if (!found) return fail('resource_missing', `No such proposal: ${cmd.proposalId}.`)
+      if (found.status !== 'open') badState('proposal', found.status, 'accept')
       const me = w.actorId()
-      if (p.by === me) fail('actor_not_allowed', 'The other party accepts your proposal.')
-      if (!p.acceptedBy.includes(me)) p.acceptedBy.push(me)
-      const agreed = [w.c.clientId, w.c.freelancerId].every((u) => p.acceptedBy.includes(u))
+      if (found.by === me) fail('actor_not_allowed', 'The other party accepts your proposal.')
+      const acceptedBy = found.acceptedBy.includes(me) ? found.acceptedBy : [...found.acceptedBy, me]
+      const agreed = [w.c.clientId, w.c.freelancerId].every((u) => acceptedBy.includes(u))
+      const p = { ...found, acceptedBy, status: agreed ? ('accepted' as const) : found.status }
+      d.proposals = d.proposals.map((x) => (x === found ? p : x))
       if (agreed) {
-        p.status = 'accepted'
         resolve(w, d.id, p.releaseAmount, 'agreement', null)
       } else {
         w.emit('dispute.proposal_made', 'dispute', d.id)

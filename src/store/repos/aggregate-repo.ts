@@ -3,7 +3,7 @@
  * (`UPDATE … WHERE version = ?`), so of two concurrent commands on one contract exactly one commits.
  */
 import type { Kysely } from 'kysely'
-import { decode, encode } from '../../app/json-codec.ts'
+import { decode, encodeAggregate } from '../../app/json-codec.ts'
 import type { Contract } from '../../domain/contract-model.ts'
 import type { Offer } from '../../domain/offer.ts'
 import { deepFreeze } from '../../domain/types.ts'
@@ -108,7 +108,7 @@ async function save(
   v: { id: string; clientId: string; freelancerId: string; status: string; createdAt: number },
   version: number | null,
 ) {
-  const data = encode(v)
+  const data = encodeAggregate(deepFreeze(v))
   memo[table].put(v.id, data, v)
   if (version === null) {
     await db
