@@ -32,7 +32,11 @@ describe('a decision shares what it did not change', () => {
     c = deepFreeze(onDispute(c, openDispute(start.id, 40_000n), CLIENT).contract)
     const dsp = c.disputes[0]!.id
     c = deepFreeze(
-      onDispute(c, { type: 'propose', disputeId: dsp, releaseAmount: 60_000n, message: null }, FREELANCER).contract,
+      onDispute(
+        c,
+        { type: 'propose', disputeId: dsp, releaseAmount: 60_000n, message: 'Most of it was done' },
+        FREELANCER,
+      ).contract,
     )
     const before = c
     const proposal = c.disputes[0]!.proposals.find((p) => p.by === FREELANCER && p.status === 'open')!

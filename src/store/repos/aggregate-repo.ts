@@ -155,10 +155,25 @@ const objectIds = (c: Contract) => [
   ...c.amendments.map((a) => a.id),
 ]
 
+/**
+ * Which contract holds an object never changes (ids are never reused), so the answers found are kept (bounded,
+ * oldest first out). One read in a transaction that is later rolled back can only name a contract that then does
+ * not exist, which loads as missing: the same 404 the object's own absence gives.
+ */
+const holders = new Map<string, string>()
+const HOLDERS_KEPT = 20_000
+
 /** The contract that holds a milestone, refund request, dispute or amendment. */
 export async function contractIdOf(db: Kysely<DB>, objectId: string): Promise<string | null> {
+  const known = holders.get(objectId)
+  if (known !== undefined) return known
   const { rows } = await holderOf(db, { id: objectId })
-  return rows[0]?.contract_id ?? null
+  const id = rows[0]?.contract_id ?? null
+  if (id !== null) {
+    if (holders.size >= HOLDERS_KEPT) holders.delete(holders.keys().next().value!)
+    holders.set(objectId, id)
+  }
+  return id
 }
 
 const holderOf = prepared((db, a: Row) => db.selectFrom('object_index').select('contract_id').where('id', '=', a.id))
