@@ -51,7 +51,7 @@ export const S = QUICK
       pairs: 8,
       milestonesPerContract: 10,
       // enough fresh milestones for 12 s at ~3,000 ops/s (32 clients), then 12 s with 8 clients
-      contractsPerWorker: 10,
+      contractsPerWorker: 16,
       contractsPerWorkerMain: 40,
       fewerWorkers: [8],
       pgPoolSize: 10,
