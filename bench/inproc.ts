@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
+import pg from 'pg'
 import { loadConfig } from '../src/app/config.ts'
 import { buildServer } from '../src/http/server.ts'
 import { createRuntime } from '../src/main.ts'
@@ -44,6 +45,25 @@ let measuring = false
         bySql.set(key, row)
       }
     }
+  }
+}
+
+// on PostgreSQL: count the queries sent (each is a round trip)
+{
+  const proto = pg.Client.prototype as unknown as Record<string, (...a: unknown[]) => unknown>
+  const orig = proto.query!
+  proto.query = function (this: unknown, ...a: unknown[]) {
+    if (measuring) {
+      counts.statements++
+      if (process.env.BENCH_SQL) {
+        const q = a[0] as string | { text: string }
+        const key = (typeof q === 'string' ? q : q.text).slice(0, 160)
+        const row = bySql.get(key) ?? { n: 0, us: 0 }
+        row.n++
+        bySql.set(key, row)
+      }
+    }
+    return orig.apply(this, a)
   }
 }
 
@@ -134,7 +154,7 @@ const ops = cycles * 5
 console.log(
   `${cycles} cycles (${ops} ops) in ${ms.toFixed(0)} ms: ${((ops / ms) * 1000).toFixed(0)} ops/s; ` +
     `CPU ${((cpu.user + cpu.system) / ops).toFixed(0)} µs/op; ` +
-    `${((counts.statements - s0) / cycles).toFixed(1)} SQLite statements per cycle` +
+    `${((counts.statements - s0) / cycles).toFixed(1)} ${process.env.BENCH_DB ? 'PostgreSQL queries' : 'SQLite statements'} per cycle` +
     (rt.app.batcher ? `; batches ${rt.app.batcher.stats.batches}, largest ${rt.app.batcher.stats.largest}` : ''),
 )
 if (concurrency === 1)
@@ -146,7 +166,7 @@ if (!process.env.BENCH_DB) {
   const wal = statSync(join(dir, 'tranche.db-wal'), { throwIfNoEntry: false })
   console.log(`WAL file: ${((wal?.size ?? 0) / 1e6).toFixed(1)} MB`)
 }
-{
+if (!process.env.BENCH_DB) {
   const raw = new Database(join(dir, 'tranche.db'), { readonly: true })
   if (process.env.BENCH_DUMP) require_write(raw)
   console.log(
