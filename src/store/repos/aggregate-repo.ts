@@ -55,7 +55,7 @@ class DecodedMemo {
   }
 }
 
-const memo: Record<Table, DecodedMemo> = { offers: new DecodedMemo(1_000), contracts: new DecodedMemo(2_000) }
+const memo: Record<Table, DecodedMemo> = { offers: new DecodedMemo(256), contracts: new DecodedMemo(512) }
 
 /**
  * `lock` (databases with row locks): the row stays locked until the transaction ends, so a second command on the

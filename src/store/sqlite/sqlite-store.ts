@@ -20,9 +20,9 @@ export async function openSqlite(path: string, opts: { migrate?: boolean } = {})
   raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
   raw.pragma('foreign_keys = ON')
   // Savepoints (one per command of a group commit) keep their undo pages in a statement journal: in memory, not a
-  // temp file. A 32 MiB page cache (default 2 MiB) keeps the indexes' hot pages of a growing database.
+  // temp file. A 16 MiB page cache (default 2 MiB) keeps the indexes' hot pages of a growing database.
   raw.pragma('temp_store = MEMORY')
-  raw.pragma('cache_size = -32768')
+  raw.pragma('cache_size = -16384')
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) })
   if (opts.migrate !== false) await migrateToLatest(db as Kysely<unknown>, 'sqlite')
   // checkpoints in a worker thread, not inside a request's COMMIT (checkpointer.ts)
