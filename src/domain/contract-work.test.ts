@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import { deepFreeze } from './types.ts'
 import {
   CLIENT,
   contractOf,
@@ -13,6 +12,7 @@ import {
   openDispute,
   submit,
 } from './test-support.ts'
+import { deepFreeze } from './types.ts'
 
 describe('a decision shares what it did not change', () => {
   it('keeps the input frozen and untouched; unchanged milestones are the same objects, changed ones are new', () => {
