@@ -2,7 +2,7 @@
  * The store port: a Kysely database over one of two adapters, with the capability flags that let the rest of the
  * code stay dialect-free, and the one place where driver errors are classified.
  */
-import { type Kysely, sql } from 'kysely'
+import { type Kysely, PostgresAdapter, sql } from 'kysely'
 import type { DB } from './schema.ts'
 
 export interface Capabilities {
@@ -55,6 +55,12 @@ export function classify(error: unknown): StorageFailure {
 export function isUniqueViolation(error: unknown): boolean {
   return classify(error) === 'unique_violation'
 }
+
+/**
+ * Whether one statement can write several tables (PostgreSQL runs data-modifying statements inside WITH; SQLite does
+ * not): a command then sends fewer statements, and on PostgreSQL each statement is a round trip.
+ */
+export const writesInWith = (db: Kysely<DB>): boolean => db.getExecutor().adapter instanceof PostgresAdapter
 
 /**
  * One write transaction. On SQLite it starts with BEGIN IMMEDIATE: the write lock is taken before the command reads,

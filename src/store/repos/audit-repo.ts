@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import type { Capabilities } from '../database.ts'
+import { type Capabilities, writesInWith } from '../database.ts'
 import { AUDIT_CHAINS } from '../migrations.ts'
 import { prepared } from '../prepared.ts'
 import type { DB } from '../schema.ts'
@@ -67,9 +67,14 @@ export async function appendAudit(
     prev = hash
     return row
   })
+  const moved = { chain, hash: prev, count: BigInt(head.count) + BigInt(rows.length) }
   // 8 parameters a row: chunks stay far below both databases' limits on parameters per statement
+  if (writesInWith(db) && rows.length <= 500) {
+    await insertAndMoveHead(db, { rows, ...moved })
+    return
+  }
   for (let i = 0; i < rows.length; i += 500) await insertRecords(db, { rows: rows.slice(i, i + 500) })
-  await moveHead(db, { chain, hash: prev, count: BigInt(head.count) + BigInt(rows.length) })
+  await moveHead(db, moved)
 }
 
 type Chain = { chain: number }
@@ -90,4 +95,12 @@ type RecordRow = {
 const insertRecords = prepared((db, a: { rows: RecordRow[] }) => db.insertInto('audit_log').values(a.rows))
 const moveHead = prepared((db, a: { chain: number; hash: string; count: bigint }) =>
   db.updateTable('audit_head').set({ hash: a.hash, count: a.count }).where('id', '=', a.chain),
+)
+/** PostgreSQL: the records and the head that now ends at them, in one statement. */
+const insertAndMoveHead = prepared((db, a: { rows: RecordRow[]; chain: number; hash: string; count: bigint }) =>
+  db
+    .with('records', (qc) => qc.insertInto('audit_log').values(a.rows))
+    .updateTable('audit_head')
+    .set({ hash: a.hash, count: a.count })
+    .where('id', '=', a.chain),
 )

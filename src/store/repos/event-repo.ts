@@ -2,7 +2,8 @@
  * Events (the outbox, SPEC §9): written in the command's transaction with their recipients and one pending
  * webhook delivery per matching endpoint; the worker sends deliveries later, so no endpoint slows a command.
  */
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
+import { writesInWith } from '../database.ts'
 import { prepared } from '../prepared.ts'
 import { type DB, num } from '../schema.ts'
 
@@ -24,23 +25,27 @@ export interface NewEvent {
  */
 export async function insertEvents(db: Kysely<DB>, events: readonly NewEvent[], newDeliveryId: () => string) {
   if (!events.length) return
-  const { rows } = await insertEventRows(db, {
-    rows: events.map((e) => ({
-      id: e.id,
-      type: e.type,
-      object_id: e.objectId,
-      contract_id: e.contractId,
-      data: e.body,
-      created_at: BigInt(e.createdAt),
-    })),
-  })
-  const seqOf = new Map(rows.map((r) => [r.id, r.seq]))
-  const recipients = events.flatMap((e) =>
-    [...new Set(e.audience)].map((user_id) => ({ user_id, event_seq: seqOf.get(e.id)! })),
-  )
-  if (!recipients.length) return
-  for (let i = 0; i < recipients.length; i += 500) await insertRecipients(db, { rows: recipients.slice(i, i + 500) })
-  const users = [...new Set(recipients.map((r) => r.user_id))]
+  const eventRows = events.map((e) => ({
+    id: e.id,
+    type: e.type,
+    object_id: e.objectId,
+    contract_id: e.contractId,
+    data: e.body,
+    created_at: BigInt(e.createdAt),
+  }))
+  const audiences = events.flatMap((e) => [...new Set(e.audience)].map((user_id) => ({ event_id: e.id, user_id })))
+  let seqOf: Map<string, Big>
+  if (writesInWith(db) && audiences.length > 0 && audiences.length <= 500) {
+    const { rows } = await insertEventsWithRecipients(db, { events: eventRows, audiences })
+    seqOf = new Map(rows.map((r) => [r.id, r.seq]))
+  } else {
+    const { rows } = await insertEventRows(db, { rows: eventRows })
+    seqOf = new Map(rows.map((r) => [r.id, r.seq]))
+    const recipients = audiences.map((a) => ({ user_id: a.user_id, event_seq: seqOf.get(a.event_id)! }))
+    for (let i = 0; i < recipients.length; i += 500) await insertRecipients(db, { rows: recipients.slice(i, i + 500) })
+  }
+  if (!audiences.length) return
+  const users = [...new Set(audiences.map((r) => r.user_id))]
   const { rows: endpoints } = await endpointsOf(db, { users })
   if (!endpoints.length) return
   const deliveries = events.flatMap((e) => {
@@ -76,6 +81,35 @@ type EventRow = {
 }
 const insertEventRows = prepared((db, a: { rows: EventRow[] }) =>
   db.insertInto('events').values(a.rows).returning(['id', 'seq']),
+)
+/**
+ * PostgreSQL: the events and their recipients in one statement (one round trip). The recipients' insert is a
+ * data-modifying WITH, which runs to completion whether or not the final SELECT reads it; that SELECT gives each
+ * event's sequence number.
+ */
+const insertEventsWithRecipients = prepared(
+  (db, a: { events: EventRow[]; audiences: { event_id: string; user_id: string }[] }) =>
+    db
+      .with('ev', (qc) => qc.insertInto('events').values(a.events).returning(['id', 'seq']))
+      .with('rc', (qc) =>
+        qc
+          .insertInto('event_recipients')
+          .columns(['user_id', 'event_seq'])
+          .expression(
+            qc
+              .selectFrom('ev')
+              .innerJoin(
+                sql<{ event_id: string; user_id: string }>`(values ${sql.join(
+                  a.audiences.map((r) => sql`(${r.event_id}, ${r.user_id})`),
+                )})`.as<'r'>(sql`r(event_id, user_id)`),
+                'r.event_id',
+                'ev.id',
+              )
+              .select(['r.user_id', 'ev.seq']),
+          ),
+      )
+      .selectFrom('ev')
+      .select(['id', 'seq']),
 )
 type RecipientRow = { user_id: string; event_seq: Big }
 const insertRecipients = prepared((db, a: { rows: RecipientRow[] }) => db.insertInto('event_recipients').values(a.rows))
