@@ -3,6 +3,17 @@ import { describe, expect, it } from 'vitest'
 import { decode, encode, encodeAggregate } from '../../src/app/json-codec.ts'
 import { deepFreeze } from '../../src/domain/types.ts'
 
+/** Any JSON-shaped value with bigints among its leaves. */
+const leaf = fc.oneof(fc.bigInt(), fc.string(), fc.integer(), fc.boolean(), fc.constant(null))
+const { tree } = fc.letrec((tie) => ({
+  tree: fc.oneof(
+    { depthSize: 'small' },
+    leaf,
+    fc.array(tie('tree')),
+    fc.dictionary(fc.string(), tie('tree'), { noNullPrototype: true }),
+  ),
+}))
+
 describe('json codec', () => {
   it('keeps bigints exact, beyond 2^53 and negative', () => {
     const v = { a: 9007199254740993n, b: [-5n, 0n, { c: 123456789012345678901234567890n }], d: null, e: 'x' }
@@ -17,15 +28,6 @@ describe('json codec', () => {
   })
 
   it('round-trips any JSON-shaped value with bigints', () => {
-    const leaf = fc.oneof(fc.bigInt(), fc.string(), fc.integer(), fc.boolean(), fc.constant(null))
-    const { tree } = fc.letrec((tie) => ({
-      tree: fc.oneof(
-        { depthSize: 'small' },
-        leaf,
-        fc.array(tie('tree')),
-        fc.dictionary(fc.string(), tie('tree'), { noNullPrototype: true }),
-      ),
-    }))
     fc.assert(
       fc.property(tree, (v) => {
         expect(decode(encode(v))).toEqual(v)
@@ -34,15 +36,6 @@ describe('json codec', () => {
   })
 
   it('encodes an aggregate to the same text as encode, frozen or not, its lists reused or changed', () => {
-    const leaf = fc.oneof(fc.bigInt(), fc.string(), fc.integer(), fc.boolean(), fc.constant(null))
-    const { tree } = fc.letrec((tie) => ({
-      tree: fc.oneof(
-        { depthSize: 'small' },
-        leaf,
-        fc.array(tie('tree')),
-        fc.dictionary(fc.string(), tie('tree'), { noNullPrototype: true }),
-      ),
-    }))
     const aggregate = fc.dictionary(fc.string(), fc.oneof(tree, fc.array(tree)), { noNullPrototype: true })
     fc.assert(
       fc.property(aggregate, fc.boolean(), (v, freeze) => {
