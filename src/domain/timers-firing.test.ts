@@ -1,5 +1,7 @@
-/** What a due timer does when it runs (the `timer` command of `decideContract`): auto-release, reminders, refund
- * expiry, dispute deadlines, dormancy; and when a contract completes. Scheduling is in timers.test.ts. */
+/**
+ * What a due timer does when it runs (the `timer` command of `decideContract`): auto-release, reminders, refund
+ * expiry, dispute deadlines, dormancy; and when a contract completes. Scheduling is in timers.test.ts.
+ */
 import { describe, expect, it } from 'vitest'
 import type { ContractCommand } from './contract-commands.ts'
 import type { Contract } from './contract-model.ts'
