@@ -2,7 +2,7 @@
  * The milestone commands a viewer may take now. Which ones is decided by the domain's MILESTONE_PROCESS table
  * (availableCommands(state, role)); this file only gives each command its form.
  */
-import { type FormEvent, type ReactNode, useState } from 'react'
+import { useState } from 'react'
 import {
   availableCommands,
   MILESTONE_PROCESS,
@@ -13,7 +13,9 @@ import type { Milestone } from '../../api/types'
 import { useAction } from '../../lib/action'
 import { approvalPreview, fundingCharge } from '../../lib/fees'
 import { money, parseMoney, toMajorInput } from '../../lib/format'
-import { Button, Checkbox, ErrorNote, type Errors, errorFor, SelectField, TextArea } from '../ui'
+import { Checkbox, ErrorNote, type Errors, errorFor, SelectField, TextArea } from '../ui'
+import { type FormProps, Frame } from './ActionFrame'
+import { ApproveForm } from './ApproveForm'
 import { contractKeys, openEntries, useContractView } from './context'
 import { MoneyInput } from './MoneyInput'
 
@@ -46,49 +48,6 @@ const PAYMENT_METHODS = [
   { value: 'pm_sandbox_ok', label: 'Sandbox card (succeeds)' },
   { value: 'pm_sandbox_decline', label: 'Sandbox card that is declined' },
 ]
-
-function Frame({
-  title,
-  children,
-  onSubmit,
-  onCancel,
-  busy,
-  submit,
-  danger,
-}: {
-  title: string
-  children: ReactNode
-  onSubmit: () => void
-  onCancel: () => void
-  busy: boolean
-  submit: string
-  danger?: boolean
-}) {
-  return (
-    <form
-      className="action-form"
-      aria-label={title}
-      noValidate
-      onSubmit={(e: FormEvent) => {
-        e.preventDefault()
-        onSubmit()
-      }}
-    >
-      <h4>{title}</h4>
-      {children}
-      <div className="actions">
-        <Button type="submit" busy={busy} kind={danger ? 'danger' : 'primary'}>
-          {submit}
-        </Button>
-        <Button kind="ghost" onClick={onCancel} disabled={busy}>
-          Cancel
-        </Button>
-      </div>
-    </form>
-  )
-}
-
-type FormProps = { m: Milestone; onDone: () => void }
 
 export function ActionForm({ command, m, onDone }: FormProps & { command: MilestoneCommandName }) {
   switch (command) {
@@ -228,180 +187,6 @@ function SubmitForm({ m, onDone }: FormProps) {
         </fieldset>
       )}
       <ErrorNote currency={c.currency} error={submit.error} fields={['message', 'links', 'entries']} />
-    </Frame>
-  )
-}
-
-function ApproveForm({ m, onDone }: FormProps) {
-  const { c } = useContractView()
-  const byEntry = c.payment_mode === 'by_entry'
-  const [mode, setMode] = useState<'full' | 'partial'>('full')
-  const [amount, setAmount] = useState(toMajorInput(m.escrow_amount, c.currency))
-  const delivered = m.submission?.entries?.filter((n) => !m.accepted_entries.includes(n)) ?? openEntries(m)
-  const [accepted, setAccepted] = useState<number[]>(delivered)
-  const [rest, setRest] = useState<'refund' | 'rework'>('rework')
-  const [bonus, setBonus] = useState('')
-  const [message, setMessage] = useState('')
-  const [errors, setErrors] = useState<Errors>({})
-  const bonusMinor = bonus ? parseMoney(bonus, c.currency) : 0
-  const releaseMinor = byEntry
-    ? Math.min(accepted.length * (c.unit_price ?? 0), m.escrow_amount)
-    : mode === 'full'
-      ? m.escrow_amount
-      : (parseMoney(amount, c.currency) ?? 0)
-  const restMode = byEntry ? rest : 'refund'
-  const preview = approvalPreview(c, m, releaseMinor, bonusMinor ?? 0, restMode)
-  const approve = useAction(
-    (_: undefined, key) => {
-      const body: Parameters<typeof api.approve>[1] = {}
-      if (byEntry) {
-        body.accepted_entries = accepted
-        if (releaseMinor < m.escrow_amount) body.rest = rest
-      } else if (mode === 'partial') body.amount = releaseMinor
-      if (bonusMinor) body.bonus = bonusMinor
-      if (message.trim()) body.message = message
-      return api.approve(m.id, body, key)
-    },
-    { invalidate: contractKeys(c.id), onSuccess: onDone },
-  )
-  const go = () => {
-    const e: Errors = {}
-    if (byEntry && accepted.length === 0) e.accepted_entries = 'Accept at least one entry (or request changes).'
-    if (!byEntry && mode === 'partial') {
-      const a = parseMoney(amount, c.currency)
-      if (a === null || a < 1) e.amount = 'Enter the amount to release.'
-      else if (a > m.escrow_amount) e.amount = `At most ${money(m.escrow_amount, c.currency)} is held in escrow.`
-    }
-    if (bonus && (bonusMinor === null || bonusMinor < 1)) e.bonus = 'Enter a bonus amount, or leave it empty.'
-    setErrors(e)
-    if (!Object.keys(e).length) void approve.run()
-  }
-  const partialRest = releaseMinor < m.escrow_amount
-  return (
-    <Frame
-      title={`Approve “${m.title}”`}
-      onSubmit={go}
-      onCancel={onDone}
-      busy={approve.pending}
-      submit={`Release ${money(releaseMinor, c.currency)}`}
-    >
-      {byEntry ? (
-        <>
-          <fieldset className="entries">
-            <legend>Accepted {c.unit_name ?? 'entries'}</legend>
-            {openEntries(m).map((n) => (
-              <Checkbox
-                key={n}
-                label={`#${n}${delivered.includes(n) ? '' : ' (not delivered)'}`}
-                checked={accepted.includes(n)}
-                onChange={(v) =>
-                  setAccepted(v ? [...accepted, n].sort((a, b) => a - b) : accepted.filter((x) => x !== n))
-                }
-              />
-            ))}
-            {errorFor('accepted_entries', errors, approve.error) && (
-              <div className="field-error">{errorFor('accepted_entries', errors, approve.error)}</div>
-            )}
-          </fieldset>
-          {partialRest && (
-            <SelectField
-              label="The entries you do not accept"
-              name="rest"
-              value={rest}
-              onChange={(v) => setRest(v as 'refund' | 'rework')}
-              options={[
-                { value: 'rework', label: `Send back for rework (uses a revision; ${m.revisions_left} left)` },
-                { value: 'refund', label: 'Ask for their money back (a refund request)' },
-              ]}
-              error={errorFor('rest', errors, approve.error)}
-            />
-          )}
-        </>
-      ) : (
-        <fieldset className="radios">
-          <legend>How much?</legend>
-          <label>
-            <input type="radio" name="approve-mode" checked={mode === 'full'} onChange={() => setMode('full')} />{' '}
-            Everything in escrow ({money(m.escrow_amount, c.currency)})
-          </label>
-          <label>
-            <input type="radio" name="approve-mode" checked={mode === 'partial'} onChange={() => setMode('partial')} />{' '}
-            Part of it
-          </label>
-          {mode === 'partial' && (
-            <MoneyInput
-              label="Amount to release"
-              name="amount"
-              currency={c.currency}
-              value={amount}
-              onChange={setAmount}
-              error={errorFor('amount', errors, approve.error, c.currency)}
-              hint="The rest becomes a refund request: the freelancer has 7 days to accept or decline (silence = refund)."
-            />
-          )}
-        </fieldset>
-      )}
-      <MoneyInput
-        label="Bonus (optional)"
-        name="bonus"
-        currency={c.currency}
-        value={bonus}
-        onChange={setBonus}
-        error={errorFor('bonus', errors, approve.error, c.currency)}
-        hint="Charged now like funding (credit first), with the client fee."
-      />
-      <TextArea
-        label="Message (optional)"
-        name="message"
-        rows={2}
-        value={message}
-        onChange={setMessage}
-        error={errorFor('message', errors, approve.error)}
-      />
-      <div className="preview" aria-live="polite">
-        <h5>What each side receives</h5>
-        <dl>
-          <dt>Freelancer receives</dt>
-          <dd>
-            <strong>{money(preview.freelancerNet, c.currency)}</strong>{' '}
-            <span className="muted">
-              after the {money(preview.serviceFee, c.currency)} service fee (pending 5 days, then available)
-            </span>
-          </dd>
-          {preview.refundToClient > 0 && (
-            <>
-              <dt>Back to the client</dt>
-              <dd>
-                <strong>{money(preview.refundToClient, c.currency)}</strong>{' '}
-                <span className="muted">
-                  {partialRest
-                    ? 'the rest with its client fee, once the freelancer accepts the refund request (or after 7 days)'
-                    : 'client-fee rounding left in escrow'}
-                </span>
-              </dd>
-            </>
-          )}
-          {preview.stayInEscrow > 0 && (
-            <>
-              <dt>Stays in escrow</dt>
-              <dd>{money(preview.stayInEscrow, c.currency)} for the reworked entries</dd>
-            </>
-          )}
-          {preview.bonusCharge > 0 && (
-            <>
-              <dt>Charged to the client now</dt>
-              <dd>{money(preview.bonusCharge, c.currency)} (bonus with client fee)</dd>
-            </>
-          )}
-          <dt>Platform keeps</dt>
-          <dd>{money(preview.platformKeeps, c.currency)} in fees</dd>
-        </dl>
-      </div>
-      <ErrorNote
-        currency={c.currency}
-        error={approve.error}
-        fields={['amount', 'bonus', 'accepted_entries', 'rest', 'message']}
-      />
     </Frame>
   )
 }
