@@ -60,6 +60,8 @@ export class Tx {
   private eventsWritten = false
   /** audit records, appended to the chain when the transaction ends (see `appendAudit`) */
   readonly auditRecords: AuditInput[] = []
+  /** journal entries, posted when the command's work is done (see `postPending`) */
+  private readonly pendingEntries: JournalEntry[] = []
 
   constructor(
     readonly db: Kysely<DB>,
@@ -86,8 +88,19 @@ export class Tx {
     return { timers: this.timersTouched, events: this.eventsWritten }
   }
 
+  /**
+   * Journal entries of the command. They are posted when the rest of its work is written (`postPending`): posting
+   * changes balance rows, which PostgreSQL keeps locked until the commit, and a user's balance row is shared by all
+   * that user's contracts — so it is locked for the last moment of a transaction only, not for all its round trips.
+   */
   async entries(entries: readonly JournalEntry[]) {
-    await postEntries(this.db, entries, this.now)
+    this.pendingEntries.push(...entries)
+  }
+
+  /** Posts the command's journal entries (a user account left below zero throws `NegativeBalance`). */
+  async postPending() {
+    const entries = this.pendingEntries.splice(0)
+    if (entries.length) await postEntries(this.db, entries, this.now)
   }
 
   async timers(changes: TimerChanges) {
@@ -188,6 +201,7 @@ export async function execute<T>(trx: Kysely<DB>, app: App, opts: CommandOptions
   const value = await fn(tx)
   if (opts.idem)
     await completeKey(trx, opts.idem.userId, opts.idem.key, opts.idem.status, opts.idem.render(value), opts.idem.hash)
+  await tx.postPending()
   return { value, touched: tx.touched, audit: tx.auditRecords }
 }
 

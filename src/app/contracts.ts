@@ -9,7 +9,7 @@ import { type DisputeCommand, decideDispute } from '../domain/dispute-commands.t
 import { available } from '../domain/ledger.ts'
 import { decideMilestone, type MilestoneCommand } from '../domain/milestone-commands.ts'
 import type { Actor } from '../domain/types.ts'
-import { balanceOf } from '../store/repos/ledger-repo.ts'
+import { spendableBalance } from '../store/repos/ledger-repo.ts'
 import { contractFor } from './access.ts'
 import { type App, type IdempotentResponse, run, type Tx } from './app.ts'
 
@@ -53,7 +53,7 @@ export async function milestoneCommand(
       async (c) => {
         const credit =
           cmd.type === 'fund' || cmd.type === 'approve'
-            ? await balanceOf(tx.db, available(c.clientId), c.currency, tx.locks)
+            ? await spendableBalance(tx.db, available(c.clientId), c.currency, tx.locks)
             : 0n
         return decideMilestone(c, { ...cmd, credit } as MilestoneCommand, tx.ctx())
       },

@@ -4,7 +4,7 @@ import { available, holdReleaseLines, payoutLines } from '../domain/ledger.ts'
 import { isSupportedCurrency } from '../domain/money.ts'
 import type { Actor } from '../domain/types.ts'
 import { iso } from '../domain/types.ts'
-import { balanceOf, userBalances } from '../store/repos/ledger-repo.ts'
+import { balanceOf, spendableBalance, userBalances } from '../store/repos/ledger-repo.ts'
 import { big, num } from '../store/schema.ts'
 import { type App, type IdempotentResponse, run, type Tx } from './app.ts'
 import { newId } from './ids.ts'
@@ -47,7 +47,7 @@ export async function createPayout(
   if (!isSupportedCurrency(input.currency))
     fail('currency_unsupported', `Currency ${input.currency} is not supported.`, 'currency')
   return run(app, { actor, idem }, async (tx) => {
-    const have = await balanceOf(tx.db, available(actor.id), input.currency, tx.locks)
+    const have = await spendableBalance(tx.db, available(actor.id), input.currency, tx.locks)
     if (input.amount > have) fail('insufficient_funds', `Only ${have} ${input.currency} is available.`, 'amount')
     const id = newId('pay')
     await tx.entries([

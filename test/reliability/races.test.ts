@@ -843,6 +843,67 @@ describe.each(DATABASES)('the payment rail under races, in process, on %s', (kin
   )
 
   /**
+   * A client's balance row is shared by all their contracts. A fund or approval locks it (PostgreSQL) only when the
+   * client has credit to spend — then the decision depends on it and must wait for a command spending it — and not
+   * when it is empty: a command of another contract that holds the row does not hold this one back.
+   */
+  it.runIf(kind === 'postgres')(
+    "a fund locks the client's balance row only when there is credit to spend",
+    async () => {
+      const d = await contract(env, {}, [100_000, 100_000, 100_000])
+      const row = `user:${d.client.id}:available`
+      /** holds the client's balance row in another transaction until the returned function is called */
+      async function holdRow() {
+        let unlock = () => {}
+        let locked = () => {}
+        const isLocked = new Promise<void>((r) => (locked = r))
+        const done = env.rt.store.db.transaction().execute(async (trx) => {
+          await trx
+            .selectFrom('accounts')
+            .select('balance')
+            .where('account', '=', row)
+            .where('currency', '=', 'USD')
+            .forUpdate()
+            .execute()
+          await new Promise<void>((r) => {
+            unlock = r
+            locked()
+          })
+        })
+        await isLocked
+        return async () => {
+          unlock()
+          await done
+        }
+      }
+      const within = (p: Promise<{ status: number }>, ms: number) =>
+        Promise.race([p.then((r) => r.status), sleep(ms).then(() => 'still waiting')])
+
+      // an empty balance row (the client was refunded, then spent it all)
+      await env.rt.store.db
+        .insertInto('accounts')
+        .values({ account: row, currency: 'USD', balance: 0n, user_id: d.client.id })
+        .execute()
+      let release = await holdRow()
+      const first = post(d.client.token, `/v1/milestones/${d.ids[0]}/fund`)
+      expect(await within(first, 5_000)).toBe(200)
+      await release()
+
+      // credit to spend: a refund of the first milestone
+      expect((await post(d.freelancer.token, `/v1/milestones/${d.ids[0]}/refund`)).status).toBe(200)
+      const credit = await balanceOf(env.rt.store.db, row, 'USD')
+      expect(credit).toBeGreaterThan(0n)
+      release = await holdRow()
+      const second = post(d.client.token, `/v1/milestones/${d.ids[1]}/fund`)
+      expect(await within(second, 300)).toBe('still waiting')
+      await release()
+      expect((await second).status).toBe(200)
+      expect(await balanceOf(env.rt.store.db, row, 'USD')).toBeLessThan(credit)
+    },
+    TEST_MS,
+  )
+
+  /**
    * PostgreSQL claims a key with a row that goes stale after 60 s, so that a crashed server's claim does not block the
    * key forever. A request still running after 60 s — a hung payment rail — must not be taken over by the client's
    * retry with the same key (that ran both and kept the second answer). The test moves the claim's timestamp back

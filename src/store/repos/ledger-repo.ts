@@ -164,6 +164,17 @@ export async function balanceOf(db: Kysely<DB>, account: string, currency: strin
   return big(rows[0]?.balance)
 }
 
+/**
+ * The balance of a user's account that a command may spend. With `lock`, the row is locked (and read again) only
+ * when there is something to spend: a user's balance row is shared by all their contracts, and a command that
+ * locked it would hold every other command of that user back until it commits. An empty balance needs no lock —
+ * the command spends none of it, and money arriving meanwhile only stays unspent.
+ */
+export async function spendableBalance(db: Kysely<DB>, account: string, currency: string, lock: boolean) {
+  const seen = await balanceOf(db, account, currency)
+  return lock && seen > 0n ? balanceOf(db, account, currency, true) : seen
+}
+
 type AccountKey = { account: string; currency: string }
 const balanceQuery = (db: Kysely<DB>, a: AccountKey) =>
   db.selectFrom('accounts').select('balance').where('account', '=', a.account).where('currency', '=', a.currency)
