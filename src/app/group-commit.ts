@@ -4,8 +4,7 @@
  * durable by one fsync. Every caller is answered only after the commit that holds its change has returned, so a
  * 2xx still means "on disk" (synchronous=FULL).
  */
-import { sql } from 'kysely'
-import { type Store, writeTransaction } from '../store/database.ts'
+import { runSql, type Store, writeTransaction } from '../store/database.ts'
 import { type AuditInput, appendAudit } from '../store/repos/audit-repo.ts'
 import { type App, type CommandOptions, execute, type Tx } from './app.ts'
 
@@ -67,15 +66,15 @@ export class GroupCommit {
       await writeTransaction(this.store, async (trx) => {
         const audit: AuditInput[] = []
         for (const job of batch) {
-          await sql.raw('savepoint cmd').execute(trx)
+          await runSql(trx, 'savepoint cmd')
           try {
             const r = await execute(trx, job.app, job.opts, job.fn)
-            await sql.raw('release savepoint cmd').execute(trx)
+            await runSql(trx, 'release savepoint cmd')
             audit.push(...r.audit)
             outcomes.push({ ok: true, value: r.value, touched: r.touched })
           } catch (error) {
-            await sql.raw('rollback to savepoint cmd').execute(trx)
-            await sql.raw('release savepoint cmd').execute(trx)
+            await runSql(trx, 'rollback to savepoint cmd')
+            await runSql(trx, 'release savepoint cmd')
             outcomes.push({ ok: false, error })
           }
         }

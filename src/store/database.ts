@@ -2,8 +2,9 @@
  * The store port: a Kysely database over one of two adapters, with the capability flags that let the rest of the
  * code stay dialect-free, and the one place where driver errors are classified.
  */
-import { type Kysely, PostgresAdapter, sql } from 'kysely'
+import { type Kysely, PostgresAdapter, type QueryResult, sql } from 'kysely'
 import type { DB } from './schema.ts'
+import type { SqliteLike } from './sqlite/statement-cache.ts'
 
 export interface Capabilities {
   readonly dialect: 'sqlite' | 'postgres'
@@ -16,6 +17,8 @@ export interface Capabilities {
 export interface Store {
   readonly db: Kysely<DB>
   readonly caps: Capabilities
+  /** SQLite: its one connection, on which a write transaction runs its statements directly (see `direct`) */
+  readonly sqlite?: SqliteLike
   close(): Promise<void>
 }
 
@@ -70,14 +73,49 @@ export const writesInWith = (db: Kysely<DB>): boolean => db.getExecutor().adapte
 export async function writeTransaction<T>(store: Store, fn: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
   if (store.caps.dialect !== 'sqlite') return store.db.transaction().execute(fn)
   return store.db.connection().execute(async (conn) => {
-    await sql`begin immediate`.execute(conn)
+    if (store.sqlite) holders.set(conn, store.sqlite)
     try {
-      const value = await fn(conn)
-      await sql`commit`.execute(conn)
-      return value
-    } catch (e) {
-      await sql`rollback`.execute(conn).catch(() => undefined)
-      throw e
+      await runSql(conn, 'begin immediate')
+      try {
+        const value = await fn(conn)
+        await runSql(conn, 'commit')
+        return value
+      } catch (e) {
+        await runSql(conn, 'rollback').catch(() => undefined)
+        throw e
+      }
+    } finally {
+      holders.delete(conn)
     }
   })
+}
+
+/**
+ * The SQLite connection a database handle holds: set for the handle of a write transaction while it runs. Kysely
+ * passes each statement through its connection provider, whose lock keeps other requests' reads from running
+ * inside an open transaction; a handle that already holds the one connection needs no lock, and its statements
+ * (a group commit's batch runs ~40 of them a mix cycle) can run on the connection directly — better-sqlite3 is
+ * synchronous — without Kysely's chain of promises around each (prepared.ts).
+ */
+const holders = new WeakMap<Kysely<DB>, SqliteLike>()
+
+/** The connection `db` holds, if it is a SQLite write transaction's handle without plugins (see `holders`). */
+export function heldConnection(db: Kysely<DB>): SqliteLike | undefined {
+  const c = holders.get(db)
+  return c && !db.getExecutor().plugins.length ? c : undefined
+}
+
+/** Runs `sql` on a connection as Kysely's SQLite driver does, and answers as it would. */
+export function runOn(c: SqliteLike, text: string, parameters: readonly unknown[]): QueryResult<never> {
+  const stmt = c.prepare(text)
+  if (stmt.reader) return { rows: stmt.all(parameters) as never[] }
+  const { changes, lastInsertRowid } = stmt.run(parameters)
+  return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] }
+}
+
+/** A statement without parameters (savepoints, BEGIN, COMMIT), directly where the handle holds the connection. */
+export async function runSql(db: Kysely<DB>, text: string): Promise<void> {
+  const c = heldConnection(db)
+  if (c) runOn(c, text, [])
+  else await sql.raw(text).execute(db)
 }

@@ -23,7 +23,8 @@ export async function openSqlite(path: string, opts: { migrate?: boolean } = {})
   // temp file. A 16 MiB page cache (default 2 MiB) keeps the indexes' hot pages of a growing database.
   raw.pragma('temp_store = MEMORY')
   raw.pragma('cache_size = -16384')
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) })
+  const connection = withStatementCache(raw)
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: connection }) })
   if (opts.migrate !== false) await migrateToLatest(db as Kysely<unknown>, 'sqlite')
   // checkpoints in a worker thread, not inside a request's COMMIT (checkpointer.ts)
   const checkpointer = path === ':memory:' ? null : await startCheckpointer(path, restartWal(raw, BUSY_TIMEOUT_MS))
@@ -31,6 +32,7 @@ export async function openSqlite(path: string, opts: { migrate?: boolean } = {})
   return {
     db,
     caps: { dialect: 'sqlite', skipLocked: false, rowLocks: false },
+    sqlite: connection,
     async close() {
       await checkpointer?.stop()
       await db.destroy() // the last connection to close checkpoints what is left
