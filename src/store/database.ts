@@ -91,17 +91,28 @@ export async function writeTransaction<T>(store: Store, fn: (trx: Kysely<DB>) =>
 }
 
 /**
- * The SQLite connection a database handle holds: set for the handle of a write transaction while it runs. Kysely
- * passes each statement through its connection provider, whose lock keeps other requests' reads from running
- * inside an open transaction; a handle that already holds the one connection needs no lock, and its statements
- * (a group commit's batch runs ~40 of them a mix cycle) can run on the connection directly — better-sqlite3 is
- * synchronous — without Kysely's chain of promises around each (prepared.ts).
+ * Statements that run on the SQLite connection directly. Kysely passes each statement through its connection
+ * provider, a lock that keeps other requests' statements from running inside an open transaction, and a chain of
+ * promises around each. better-sqlite3 is synchronous, so a statement can run directly where that lock has nothing
+ * to keep out: on the handle of a write transaction while it runs (it holds the one connection; a group commit's
+ * batch runs ~40 statements a mix cycle), and on the database's own handle while no transaction is open on the
+ * connection — the statement then runs and ends before anything else can (prepared.ts).
  */
 const holders = new WeakMap<Kysely<DB>, SqliteLike>()
+const roots = new WeakMap<Kysely<DB>, SqliteLike>()
 
-/** The connection `db` holds, if it is a SQLite write transaction's handle without plugins (see `holders`). */
-export function heldConnection(db: Kysely<DB>): SqliteLike | undefined {
-  const c = holders.get(db)
+/** Marks `db` as the handle of the SQLite database whose one connection is `connection` (see `holders`). */
+export function directOnIdle(db: Kysely<DB>, connection: SqliteLike) {
+  roots.set(db, connection)
+}
+
+/** The connection a statement on `db` may run on directly now, if any (see `holders`); never with plugins. */
+export function directConnection(db: Kysely<DB>): SqliteLike | undefined {
+  let c = holders.get(db)
+  if (!c) {
+    const root = roots.get(db)
+    if (root && !root.inTransaction) c = root
+  }
   return c && !db.getExecutor().plugins.length ? c : undefined
 }
 
@@ -115,7 +126,7 @@ export function runOn(c: SqliteLike, text: string, parameters: readonly unknown[
 
 /** A statement without parameters (savepoints, BEGIN, COMMIT), directly where the handle holds the connection. */
 export async function runSql(db: Kysely<DB>, text: string): Promise<void> {
-  const c = heldConnection(db)
+  const c = holders.get(db) && directConnection(db)
   if (c) runOn(c, text, [])
   else await sql.raw(text).execute(db)
 }

@@ -15,7 +15,7 @@
  * queries) gets the query built as usual, so the plugins see it.
  */
 import { type Compilable, CompiledQuery, type Kysely, type QueryResult } from 'kysely'
-import { heldConnection, runOn } from './database.ts'
+import { directConnection, runOn } from './database.ts'
 import type { DB } from './schema.ts'
 
 class Placeholder {
@@ -86,8 +86,8 @@ export function prepared<A extends object, O>(
       byShape.set(key, plan)
     }
     const parameters = plan.parameters.map((p) => (p instanceof Placeholder ? at(args, p.path) : p))
-    const held = heldConnection(db)
-    if (held) return runOn(held, plan.sql, parameters) as QueryResult<O>
+    const direct = directConnection(db)
+    if (direct) return runOn(direct, plan.sql, parameters) as QueryResult<O>
     return db.executeQuery<O>(CompiledQuery.raw(plan.sql, parameters) as CompiledQuery<O>)
   }
 }

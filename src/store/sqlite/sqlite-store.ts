@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
-import type { Store } from '../database.ts'
+import { directOnIdle, type Store } from '../database.ts'
 import { migrateToLatest } from '../migrations.ts'
 import type { DB } from '../schema.ts'
 import { restartWal, startCheckpointer } from './checkpointer.ts'
@@ -25,6 +25,7 @@ export async function openSqlite(path: string, opts: { migrate?: boolean } = {})
   raw.pragma('cache_size = -16384')
   const connection = withStatementCache(raw)
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: connection }) })
+  directOnIdle(db, connection)
   if (opts.migrate !== false) await migrateToLatest(db as Kysely<unknown>, 'sqlite')
   // checkpoints in a worker thread, not inside a request's COMMIT (checkpointer.ts)
   const checkpointer = path === ':memory:' ? null : await startCheckpointer(path, restartWal(raw, BUSY_TIMEOUT_MS))

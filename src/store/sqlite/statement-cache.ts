@@ -11,6 +11,8 @@ type Statement = BetterSqlite3.Statement<unknown[]>
 export interface SqliteLike {
   prepare(sql: string): Statement
   close(): unknown
+  /** whether a transaction is open on the connection */
+  readonly inTransaction: boolean
 }
 
 export function withStatementCache(db: BetterSqlite3.Database, max = 1_000): SqliteLike {
@@ -30,5 +32,8 @@ export function withStatementCache(db: BetterSqlite3.Database, max = 1_000): Sql
       return stmt
     },
     close: () => db.close(),
+    get inTransaction() {
+      return db.inTransaction
+    },
   }
 }
