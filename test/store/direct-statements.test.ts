@@ -11,7 +11,9 @@ import { directConnection, type Store, writeTransaction } from '../../src/store/
 import { prepared } from '../../src/store/prepared.ts'
 import { openSqlite } from '../../src/store/sqlite/sqlite-store.ts'
 
-const clockRow = prepared((db, a: { id: number }) => db.selectFrom('clock').select(['id', 'now']).where('id', '=', a.id))
+const clockRow = prepared((db, a: { id: number }) =>
+  db.selectFrom('clock').select(['id', 'now']).where('id', '=', a.id),
+)
 const insertClock = prepared((db, a: { id: number; now: bigint }) => db.insertInto('clock').values(a))
 
 /** Lets every pending promise continuation and I/O callback run a few times over. */
@@ -35,7 +37,7 @@ describe('direct SQLite statements', () => {
 
   it("runs a write transaction's statements directly, and the database's own only outside a transaction", async () => {
     expect(directConnection(store.db)).toBeDefined()
-    let inside: ReturnType<typeof directConnection> = undefined
+    let inside: ReturnType<typeof directConnection>
     await writeTransaction(store, async (trx) => {
       inside = directConnection(trx)
       // the connection is in a transaction now: the database's own handle must wait for it, through Kysely
