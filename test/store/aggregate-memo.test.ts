@@ -69,4 +69,34 @@ describe.each(ADAPTERS.map((make) => make()))('aggregate memo on $name', (adapte
       .catch(() => undefined)
     expect((await loadContract(db, contract.id))!.value.title).toBe('Changed elsewhere')
   })
+
+  it('knows the contract of every object of a contract it read or saved, without reading the index', async () => {
+    const ctx: DecisionContext = { now: 1_700_000_000_000, actor: userActor('usr_a'), newId }
+    const terms = validateTerms(termsInput([10_000n, 20_000n, 30_000n]), { minimumMajor: 5n })
+    const { contract } = createContract(
+      {
+        id: newId('ctr'),
+        offerId: newId('off'),
+        clientId: `usr_a${tag()}`,
+        freelancerId: `usr_b${tag()}`,
+        terms,
+        fees: { clientFeeBps: 500, serviceFeeBps: 1000 },
+      },
+      ctx,
+    )
+    await saveContract(db, contract, null)
+    let queries = 0
+    const watched = db.withPlugin({
+      transformQuery: (a) => {
+        queries++
+        return a.node
+      },
+      transformResult: async (a) => a.result,
+    })
+    for (const m of contract.milestones) expect(await contractIdOf(watched, m.id)).toBe(contract.id)
+    expect(queries).toBe(0)
+    // an object it has not seen is looked up in the index, and a missing one stays unknown
+    expect(await contractIdOf(watched, newId('ms'))).toBeNull()
+    expect(queries).toBe(1)
+  })
 })

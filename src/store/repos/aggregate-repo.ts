@@ -35,7 +35,11 @@ type Table = 'offers' | 'contracts'
 class DecodedMemo {
   private readonly entries = new Map<string, { text: string; value: unknown }>()
 
-  constructor(private readonly size: number) {}
+  constructor(
+    private readonly size: number,
+    /** called with each value that enters the memo (decoded or saved) */
+    private readonly entered: (value: unknown) => void = () => {},
+  ) {}
 
   get<T>(id: string, text: string): T {
     const hit = this.entries.get(id)
@@ -50,12 +54,16 @@ class DecodedMemo {
   put<T>(id: string, text: string, value: T): T {
     this.entries.delete(id)
     this.entries.set(id, { text, value: deepFreeze(value) })
+    this.entered(value)
     if (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value!)
     return value
   }
 }
 
-const memo: Record<Table, DecodedMemo> = { offers: new DecodedMemo(256), contracts: new DecodedMemo(512) }
+const memo: Record<Table, DecodedMemo> = {
+  offers: new DecodedMemo(256),
+  contracts: new DecodedMemo(512, (c) => rememberHolder(c as Contract)),
+}
 
 /**
  * `lock` (databases with row locks): the row stays locked until the transaction ends, so a second command on the
@@ -163,16 +171,27 @@ const objectIds = (c: Contract) => [
 const holders = new Map<string, string>()
 const HOLDERS_KEPT = 20_000
 
+function remember(objectId: string, contractId: string) {
+  if (holders.has(objectId)) return
+  if (holders.size >= HOLDERS_KEPT) holders.delete(holders.keys().next().value!)
+  holders.set(objectId, contractId)
+}
+
+/**
+ * A contract read or saved names the contract of each of its objects too: the next command on one of its milestones
+ * (the fund of a fresh one) then finds its contract without reading the index.
+ */
+function rememberHolder(c: Contract) {
+  for (const id of objectIds(c)) remember(id, c.id)
+}
+
 /** The contract that holds a milestone, refund request, dispute or amendment. */
 export async function contractIdOf(db: Kysely<DB>, objectId: string): Promise<string | null> {
   const known = holders.get(objectId)
   if (known !== undefined) return known
   const { rows } = await holderOf(db, { id: objectId })
   const id = rows[0]?.contract_id ?? null
-  if (id !== null) {
-    if (holders.size >= HOLDERS_KEPT) holders.delete(holders.keys().next().value!)
-    holders.set(objectId, id)
-  }
+  if (id !== null) remember(objectId, id)
   return id
 }
 
