@@ -2,9 +2,9 @@
  * Durable timers: one row per key, written in the command's transaction. Workers claim due rows with a lease
  * (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer at a time), run them, and delete them.
  */
-import type { Kysely } from 'kysely'
+import type { Kysely, OnConflictBuilder } from 'kysely'
 import type { TimerChanges, TimerKind, TimerSpec } from '../../domain/types.ts'
-import type { Capabilities } from '../database.ts'
+import { type Capabilities, writesInWith } from '../database.ts'
 import { prepared } from '../prepared.ts'
 import { type DB, num } from '../schema.ts'
 
@@ -13,7 +13,6 @@ export interface DueTimer extends TimerSpec {
 }
 
 export async function applyTimers(db: Kysely<DB>, changes: TimerChanges, now: number) {
-  if (changes.cancel.length) await deleteTimers(db, { keys: [...changes.cancel] })
   // one row per key (a statement may not update a row twice on PostgreSQL): the last setting wins
   const rows = [...new Map(changes.set.map((t) => [t.key, t])).values()].map((t) => ({
     key: t.key,
@@ -23,26 +22,38 @@ export async function applyTimers(db: Kysely<DB>, changes: TimerChanges, now: nu
     attempts: 0,
     created_at: BigInt(now),
   }))
+  // a timer cancelled and set again is only set: the statement below then never deletes a row it also writes
+  const setKeys = new Set(rows.map((r) => r.key))
+  const keys = changes.cancel.filter((k) => !setKeys.has(k))
+  if (writesInWith(db) && keys.length && rows.length && keys.length <= 500 && rows.length <= 500) {
+    await cancelAndSetTimers(db, { keys, rows })
+    return
+  }
+  if (keys.length) await deleteTimers(db, { keys })
   for (let i = 0; i < rows.length; i += 500) await setTimers(db, { rows: rows.slice(i, i + 500) })
 }
 
 const deleteTimers = prepared((db, a: { keys: string[] }) => db.deleteFrom('timers').where('key', 'in', a.keys))
 type TimerRow = { key: string; kind: string; run_at: bigint; payload: string; attempts: number; created_at: bigint }
-const setTimers = prepared((db, a: { rows: TimerRow[] }) =>
+/** A timer set again replaces the row of its key, lease and last error included. */
+const replace = (oc: OnConflictBuilder<DB, 'timers'>) =>
+  oc.column('key').doUpdateSet((eb) => ({
+    kind: eb.ref('excluded.kind'),
+    run_at: eb.ref('excluded.run_at'),
+    payload: eb.ref('excluded.payload'),
+    attempts: eb.ref('excluded.attempts'),
+    lease_until: null,
+    lease_owner: null,
+    last_error: null,
+  }))
+const setTimers = prepared((db, a: { rows: TimerRow[] }) => db.insertInto('timers').values(a.rows).onConflict(replace))
+/** PostgreSQL: the cancelled timers deleted and the new ones set in one statement (one round trip). */
+const cancelAndSetTimers = prepared((db, a: { keys: string[]; rows: TimerRow[] }) =>
   db
+    .with('cancelled', (qc) => qc.deleteFrom('timers').where('key', 'in', a.keys))
     .insertInto('timers')
     .values(a.rows)
-    .onConflict((oc) =>
-      oc.column('key').doUpdateSet((eb) => ({
-        kind: eb.ref('excluded.kind'),
-        run_at: eb.ref('excluded.run_at'),
-        payload: eb.ref('excluded.payload'),
-        attempts: eb.ref('excluded.attempts'),
-        lease_until: null,
-        lease_owner: null,
-        last_error: null,
-      })),
-    ),
+    .onConflict(replace),
 )
 
 /**
