@@ -34,19 +34,22 @@ export async function insertEvents(db: Kysely<DB>, events: readonly NewEvent[], 
     created_at: BigInt(e.createdAt),
   }))
   const audiences = events.flatMap((e) => [...new Set(e.audience)].map((user_id) => ({ event_id: e.id, user_id })))
+  const users = [...new Set(audiences.map((r) => r.user_id))]
   let seqOf: Map<string, Big>
+  let endpoints: Endpoint[]
   if (writesInWith(db) && audiences.length > 0 && audiences.length <= 500) {
-    const { rows } = await insertEventsWithRecipients(db, { events: eventRows, audiences })
-    seqOf = new Map(rows.map((r) => [r.id, r.seq]))
+    const { rows } = await insertEventsWithRecipients(db, { events: eventRows, audiences, users })
+    seqOf = new Map(rows.filter((r) => r.endpoint === null).map((r) => [r.id!, r.seq!]))
+    endpoints = rows
+      .filter((r) => r.endpoint !== null)
+      .map((r) => ({ id: r.endpoint!, user_id: r.user_id!, enabled_events: r.enabled_events! }))
   } else {
     const { rows } = await insertEventRows(db, { rows: eventRows })
     seqOf = new Map(rows.map((r) => [r.id, r.seq]))
     const recipients = audiences.map((a) => ({ user_id: a.user_id, event_seq: seqOf.get(a.event_id)! }))
     for (let i = 0; i < recipients.length; i += 500) await insertRecipients(db, { rows: recipients.slice(i, i + 500) })
+    endpoints = users.length ? (await endpointsOf(db, { users })).rows : []
   }
-  if (!audiences.length) return
-  const users = [...new Set(audiences.map((r) => r.user_id))]
-  const { rows: endpoints } = await endpointsOf(db, { users })
   if (!endpoints.length) return
   const deliveries = events.flatMap((e) => {
     const audience = new Set(e.audience)
@@ -82,13 +85,15 @@ type EventRow = {
 const insertEventRows = prepared((db, a: { rows: EventRow[] }) =>
   db.insertInto('events').values(a.rows).returning(['id', 'seq']),
 )
+type Endpoint = { id: string; user_id: string; enabled_events: string }
 /**
  * PostgreSQL: the events and their recipients in one statement (one round trip). The recipients' insert is a
  * data-modifying WITH, which runs to completion whether or not the final SELECT reads it; that SELECT gives each
- * event's sequence number.
+ * event's sequence number, followed by the recipients' webhook endpoints (rows with `endpoint` set), so that the
+ * deliveries need no other read.
  */
 const insertEventsWithRecipients = prepared(
-  (db, a: { events: EventRow[]; audiences: { event_id: string; user_id: string }[] }) =>
+  (db, a: { events: EventRow[]; audiences: { event_id: string; user_id: string }[]; users: string[] }) =>
     db
       .with('ev', (qc) => qc.insertInto('events').values(a.events).returning(['id', 'seq']))
       .with('rc', (qc) =>
@@ -109,7 +114,27 @@ const insertEventsWithRecipients = prepared(
           ),
       )
       .selectFrom('ev')
-      .select(['id', 'seq']),
+      .select([
+        sql<string | null>`ev.id`.as('id'),
+        sql<Big | null>`ev.seq`.as('seq'),
+        sql<string | null>`null::text`.as('endpoint'),
+        sql<string | null>`null::text`.as('user_id'),
+        sql<string | null>`null::text`.as('enabled_events'),
+      ])
+      .unionAll((eb) =>
+        eb
+          .selectFrom('webhook_endpoints')
+          .select([
+            sql<string | null>`null::text`.as('id'),
+            sql<Big | null>`null::bigint`.as('seq'),
+            'webhook_endpoints.id as endpoint',
+            'webhook_endpoints.user_id',
+            'webhook_endpoints.enabled_events',
+          ])
+          .where('webhook_endpoints.user_id', 'in', a.users)
+          .where('webhook_endpoints.enabled', '=', 1)
+          .where('webhook_endpoints.deleted_at', 'is', null),
+      ),
 )
 type RecipientRow = { user_id: string; event_seq: Big }
 const insertRecipients = prepared((db, a: { rows: RecipientRow[] }) => db.insertInto('event_recipients').values(a.rows))
