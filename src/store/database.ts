@@ -17,7 +17,7 @@ export interface Capabilities {
 export interface Store {
   readonly db: Kysely<DB>
   readonly caps: Capabilities
-  /** SQLite: its one connection, on which a write transaction runs its statements directly (see `direct`) */
+  /** SQLite: its one connection, on which a write transaction runs its statements directly (`directConnection`) */
   readonly sqlite?: SqliteLike
   close(): Promise<void>
 }
