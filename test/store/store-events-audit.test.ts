@@ -6,30 +6,21 @@
  * uses its own ids. The rest of the suite is in the other `store-*.test.ts` files.
  */
 import type { Kysely } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { newId } from '../../src/app/ids.ts'
 import { verify } from '../../src/app/verify.ts'
-import type { Runtime } from '../../src/main.ts'
 import type { Store } from '../../src/store/database.ts'
 import { appendAudit } from '../../src/store/repos/audit-repo.ts'
 import { insertEvents, listEvents } from '../../src/store/repos/event-repo.ts'
 import type { DB } from '../../src/store/schema.ts'
-import { ADAPTERS, rowCounts, runtimeOn, tag } from './store-fixtures.ts'
+import { ADAPTERS, rowCounts, storeBed, tag } from './store-fixtures.ts'
 
 describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (adapter) => {
+  const bed = storeBed(adapter)
   let store: Store
-  let rt: Runtime
   let db: Kysely<DB>
-
-  beforeAll(async () => {
-    store = await adapter.open()
-    rt = await runtimeOn(store)
-    db = store.db
-  }, 180_000)
-
-  afterAll(async () => {
-    await rt?.close()
-    await adapter.cleanup()
+  beforeAll(() => {
+    ;({ store, db } = bed)
   })
 
   it('writes events with their recipients and webhook deliveries together', async () => {

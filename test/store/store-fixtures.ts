@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Kysely, type KyselyPlugin, SelectQueryNode, sql, TableNode } from 'kysely'
+import { afterAll, beforeAll } from 'vitest'
 import { createUser } from '../../src/app/accounts.ts'
 import type { App } from '../../src/app/app.ts'
 import { loadConfig } from '../../src/app/config.ts'
@@ -184,6 +185,25 @@ export function contractReads() {
       return { ...app, rail, store, batcher: app.batcher ? new GroupCommit(store) : undefined }
     },
   }
+}
+
+/**
+ * A describe block's store on `adapter` and the runtime the use cases run on, opened before its tests and closed
+ * after them; the fields are set once its `beforeAll` has run.
+ */
+export function storeBed(adapter: Adapter) {
+  const bed = {} as { store: Store; rt: Runtime; app: App; db: Kysely<DB> }
+  beforeAll(async () => {
+    bed.store = await adapter.open()
+    bed.rt = await runtimeOn(bed.store)
+    bed.app = bed.rt.app
+    bed.db = bed.store.db
+  }, 180_000)
+  afterAll(async () => {
+    await bed.rt?.close()
+    await adapter.cleanup()
+  })
+  return bed
 }
 
 export async function runtimeOn(store: Store): Promise<Runtime> {

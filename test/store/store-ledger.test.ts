@@ -6,11 +6,10 @@
  * block; every test uses its own ids. The rest of the suite is in the other `store-*.test.ts` files.
  */
 import type { Kysely } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { type App, run } from '../../src/app/app.ts'
 import { newId } from '../../src/app/ids.ts'
 import { verify } from '../../src/app/verify.ts'
-import type { Runtime } from '../../src/main.ts'
 import type { Store } from '../../src/store/database.ts'
 import {
   allBalances,
@@ -21,24 +20,15 @@ import {
   sharedBalance,
 } from '../../src/store/repos/ledger-repo.ts'
 import type { DB } from '../../src/store/schema.ts'
-import { ADAPTERS, rowCounts, runtimeOn, tag } from './store-fixtures.ts'
+import { ADAPTERS, rowCounts, storeBed, tag } from './store-fixtures.ts'
 
 describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (adapter) => {
+  const bed = storeBed(adapter)
   let store: Store
-  let rt: Runtime
   let app: App
   let db: Kysely<DB>
-
-  beforeAll(async () => {
-    store = await adapter.open()
-    rt = await runtimeOn(store)
-    app = rt.app
-    db = store.db
-  }, 180_000)
-
-  afterAll(async () => {
-    await rt?.close()
-    await adapter.cleanup()
+  beforeAll(() => {
+    ;({ store, app, db } = bed)
   })
 
   it('keeps accounts equal to the sum of their lines and refuses a negative user balance, leaving nothing behind', async () => {

@@ -6,12 +6,11 @@
  * store for the whole block; every test uses its own ids. The rest of the suite is in the other `store-*.test.ts` files.
  */
 import type { Kysely } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { type App, run } from '../../src/app/app.ts'
 import { verify } from '../../src/app/verify.ts'
 import { DomainError } from '../../src/domain/errors.ts'
 import { decideMilestone } from '../../src/domain/milestone-commands.ts'
-import type { Runtime } from '../../src/main.ts'
 import type { Store } from '../../src/store/database.ts'
 import { loadContract } from '../../src/store/repos/aggregate-repo.ts'
 import { claimKey } from '../../src/store/repos/idempotency-repo.ts'
@@ -25,6 +24,7 @@ import {
   makeContract,
   rowCounts,
   runtimeOn,
+  storeBed,
   submit,
   tag,
 } from './store-fixtures.ts'
@@ -51,21 +51,12 @@ async function countEntries(db: Kysely<DB>, milestoneId: string, kind: string) {
 }
 
 describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (adapter) => {
+  const bed = storeBed(adapter)
   let store: Store
-  let rt: Runtime
   let app: App
   let db: Kysely<DB>
-
-  beforeAll(async () => {
-    store = await adapter.open()
-    rt = await runtimeOn(store)
-    app = rt.app
-    db = store.db
-  }, 180_000)
-
-  afterAll(async () => {
-    await rt?.close()
-    await adapter.cleanup()
+  beforeAll(() => {
+    ;({ store, app, db } = bed)
   })
 
   it('rolls back a command that wrote state, entries, timers, events and audit and then threw', async () => {

@@ -7,14 +7,13 @@
  */
 import { randomBytes } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { newId } from '../../src/app/ids.ts'
 import { decode } from '../../src/app/json-codec.ts'
 import { createContract } from '../../src/domain/contract-model.ts'
 import { createOffer } from '../../src/domain/offer.ts'
 import { validateTerms } from '../../src/domain/terms.ts'
 import type { DecisionContext } from '../../src/domain/types.ts'
-import type { Runtime } from '../../src/main.ts'
 import { classify, type Store } from '../../src/store/database.ts'
 import { AUDIT_CHAINS, migrateToLatest } from '../../src/store/migrations.ts'
 import { openPostgres } from '../../src/store/postgres/postgres-store.ts'
@@ -28,22 +27,14 @@ import {
 } from '../../src/store/repos/aggregate-repo.ts'
 import type { DB } from '../../src/store/schema.ts'
 import { dropSchema, PG_URL } from '../support/harness.ts'
-import { ADAPTERS, runtimeOn, tag, termsInput, UNICODE, userActor } from './store-fixtures.ts'
+import { ADAPTERS, storeBed, tag, termsInput, UNICODE, userActor } from './store-fixtures.ts'
 
 describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (adapter) => {
+  const bed = storeBed(adapter)
   let store: Store
-  let rt: Runtime
   let db: Kysely<DB>
-
-  beforeAll(async () => {
-    store = await adapter.open()
-    rt = await runtimeOn(store)
-    db = store.db
-  }, 180_000)
-
-  afterAll(async () => {
-    await rt?.close()
-    await adapter.cleanup()
+  beforeAll(() => {
+    ;({ store, db } = bed)
   })
 
   it('reports the capabilities of its dialect', () => {

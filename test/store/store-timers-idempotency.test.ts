@@ -6,29 +6,20 @@
  * The rest of the suite is in the other `store-*.test.ts` files.
  */
 import type { Kysely } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { TimerSpec } from '../../src/domain/types.ts'
-import type { Runtime } from '../../src/main.ts'
 import type { Store } from '../../src/store/database.ts'
 import { claimKey, completeKey, releaseKey, STALE_CLAIM_MS } from '../../src/store/repos/idempotency-repo.ts'
 import { applyTimers, claimDue, completeTimer, failTimer, releaseLeases } from '../../src/store/repos/timer-repo.ts'
 import type { DB } from '../../src/store/schema.ts'
-import { ADAPTERS, runtimeOn, tag } from './store-fixtures.ts'
+import { ADAPTERS, storeBed, tag } from './store-fixtures.ts'
 
 describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (adapter) => {
+  const bed = storeBed(adapter)
   let store: Store
-  let rt: Runtime
   let db: Kysely<DB>
-
-  beforeAll(async () => {
-    store = await adapter.open()
-    rt = await runtimeOn(store)
-    db = store.db
-  }, 180_000)
-
-  afterAll(async () => {
-    await rt?.close()
-    await adapter.cleanup()
+  beforeAll(() => {
+    ;({ store, db } = bed)
   })
 
   it('claims due timers in deadline order, honours leases, and completes only the run it claimed', async () => {
