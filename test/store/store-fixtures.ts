@@ -39,7 +39,9 @@ function sqliteAdapter(): Adapter {
   return {
     name: 'sqlite',
     open: () => openSqlite(path),
-    openAnother: () => openSqlite(path),
+    // a second connection in the same thread: its busy wait would block the first one's progress for the whole
+    // timeout, so it gives up soon and the command retries
+    openAnother: () => openSqlite(path, { busyTimeoutMs: 50 }),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   }
 }

@@ -11,13 +11,21 @@ import { withStatementCache } from './statement-cache.ts'
 
 const BUSY_TIMEOUT_MS = 5000
 
-export async function openSqlite(path: string, opts: { migrate?: boolean } = {}): Promise<Store> {
+/**
+ * `busyTimeoutMs`: how long a statement waits for another connection's lock before SQLITE_BUSY (the command is then
+ * retried). The wait blocks the thread, so two connections in one process (tests) want it short.
+ */
+export async function openSqlite(
+  path: string,
+  opts: { migrate?: boolean; busyTimeoutMs?: number } = {},
+): Promise<Store> {
+  const busyTimeoutMs = opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const raw = new Database(path)
   raw.defaultSafeIntegers(true)
   raw.pragma('journal_mode = WAL')
   raw.pragma('synchronous = FULL')
-  raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
+  raw.pragma(`busy_timeout = ${busyTimeoutMs}`)
   raw.pragma('foreign_keys = ON')
   // Savepoints (one per command of a group commit) keep their undo pages in a statement journal: in memory, not a
   // temp file. A 16 MiB page cache (default 2 MiB) keeps the indexes' hot pages of a growing database.
@@ -28,7 +36,7 @@ export async function openSqlite(path: string, opts: { migrate?: boolean } = {})
   directOnIdle(db, connection)
   if (opts.migrate !== false) await migrateToLatest(db as Kysely<unknown>, 'sqlite')
   // checkpoints in a worker thread, not inside a request's COMMIT (checkpointer.ts)
-  const checkpointer = path === ':memory:' ? null : await startCheckpointer(path, restartWal(raw, BUSY_TIMEOUT_MS))
+  const checkpointer = path === ':memory:' ? null : await startCheckpointer(path, restartWal(raw, busyTimeoutMs))
   if (checkpointer) raw.pragma('wal_autocheckpoint = 0')
   return {
     db,
