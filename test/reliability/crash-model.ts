@@ -91,10 +91,7 @@ export class CrashModel {
   /** set while a kill waits for the next 2xx to a write: the rest of its group commit may be unanswered */
   protected armed: (() => void) | null = null
 
-  constructor(
-    readonly d: Deployment,
-    readonly label: string,
-  ) {}
+  constructor(readonly d: Deployment) {}
 
   get url() {
     return `http://127.0.0.1:${this.d.port}`

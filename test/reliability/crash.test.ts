@@ -53,7 +53,7 @@ describe.each(BACKENDS)('crash consistency on %s (SIGKILL under load)', (kind) =
     `keeps every acknowledged change, leaves no trace of the others, and verifies after ${PLAN[kind].kills} kills`,
     async () => {
       d = await deploy(kind)
-      const run = new CrashRun(d, kind)
+      const run = new CrashRun(d)
       const started = Date.now()
       try {
         await run.run(PLAN[kind])

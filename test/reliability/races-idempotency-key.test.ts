@@ -8,9 +8,8 @@
  * 409 idempotency_key_in_use; the database holds one offer, one fund entry, one more payout; afterwards the key
  * replays. No user balance is ever negative, and `verify` is ok.
  *
- * - SQLite: the in-process server of the test harness (runtime A), a second in-process runtime with its own
- *   connection and group commit on the same database file (runtime B), and a `tranche serve` process on that file
- *   (C), as for the races on one milestone; the keyed requests all go to A (same server).
+ * - SQLite: the in-process server of the test harness (runtime A) only: the keyed requests all go to it (same
+ *   server), since one server process serves a SQLite file and claims the keys in flight in its memory.
  * - PostgreSQL (TRANCHE_TEST_DATABASE_URL): three `tranche serve` processes on one database (a fresh schema), started
  *   at the same moment (three servers migrating one database); the keyed requests go once all to the first (same
  *   server), once spread over the three (different servers).
@@ -32,7 +31,8 @@ import {
 import { errorCode, key, type Res } from './support.ts'
 
 describe.each(BACKENDS)('races on one milestone on %s', (kind) => {
-  const bed = raceBed(kind)
+  // on SQLite every keyed request goes to one server (the keys in flight are claimed in its memory)
+  const bed = raceBed(kind, { sqliteAlone: true })
   const { available, contract, countPayouts, credit, entries, noNegativeBalance, race, verifyOk } = bed
   let b: Backend
   let c: Acct

@@ -81,8 +81,9 @@ export interface Backend {
   close(): Promise<void>
 }
 
-async function sqliteBackend(): Promise<Backend> {
+async function sqliteBackend(alone: boolean): Promise<Backend> {
   const env: TestEnv = await startEnv('sqlite')
+  if (alone) return { targets: [injectTarget('A', env.server)], store: env.rt.store, close: () => env.close() }
   let rt2: Runtime | null = null
   let server2: FastifyInstance | null = null
   let child: ServerProc | null = null
@@ -162,7 +163,11 @@ export const summary = (rs: Res[]) => rs.map((r) => `${r.status}${errorCode(r) ?
  * (`sqliteBackend`, `postgresBackend`) and a client `c` and a freelancer `f` signed up on them; after all, the
  * servers stopped. `b`, `t0`, `c` and `f` are set once its `beforeAll` has run.
  */
-export function raceBed(kind: Kind) {
+export function raceBed(
+  kind: Kind,
+  /** SQLite: only the harness's own server A, for races that are all fought on one server */
+  opts: { sqliteAlone?: boolean } = {},
+) {
   let b: Backend
   let c: Acct
   let f: Acct
@@ -170,7 +175,7 @@ export function raceBed(kind: Kind) {
   let t0: Target
 
   beforeAll(async () => {
-    b = kind === 'sqlite' ? await sqliteBackend() : await postgresBackend()
+    b = kind === 'sqlite' ? await sqliteBackend(opts.sqliteAlone ?? false) : await postgresBackend()
     t0 = b.targets[0]!
     c = await signup('client')
     f = await signup('freelancer')
