@@ -7,6 +7,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { App } from '../app/app.ts'
+import { ManualClock } from '../app/clock.ts'
 import { DomainError } from '../domain/errors.ts'
 import type { Worker } from '../jobs/worker.ts'
 import { registerAuth } from './auth.ts'
@@ -66,6 +67,10 @@ export async function buildServer(app: App, opts: ServerOptions): Promise<Fastif
   server.addHook('preValidation', async (request) => {
     if (request.body === undefined || request.body === null) request.body = {}
   })
+  // The manual test clock lives in the database: every request reads it first, so a clock advanced through one
+  // server is the time of every server on the database (one indexed read; only with TRANCHE_CLOCK=manual).
+  const clock = app.clock
+  if (clock instanceof ManualClock) server.addHook('onRequest', async () => void (await clock.refresh()))
   registerAuth(server, app)
 
   serviceRoutes(server, app, opts.worker)

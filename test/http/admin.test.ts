@@ -1,6 +1,8 @@
 /** The admin's endpoints and the manual test clock (SPEC §2, §7, §10). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ADMIN, adminUser, DATABASES, startEnv, type TestEnv } from '../support/harness.ts'
+import { buildServer } from '../../src/http/server.ts'
+import { createRuntime } from '../../src/main.ts'
+import { ADMIN, adminUser, DATABASES, silentLog, startEnv, type TestEnv } from '../support/harness.ts'
 import { DAY, expectError, funded, get, milestone, ok, type Party, post, revenue, submitted, user } from './helpers.ts'
 
 const ADMIN_GETS = ['/v1/admin/verify', '/v1/admin/revenue', '/v1/admin/disputes', '/v1/test_clock']
@@ -108,6 +110,27 @@ describe.each(DATABASES)('admin on %s', (kind) => {
       'parameter_unknown',
       'to',
     )
+  })
+
+  it('is one clock for every server of the database: advanced through one, it is the time of all', async () => {
+    // a second server with its own runtime (and clock) on the same database, as `tranche serve` run twice
+    const rt2 = await createRuntime(env.config, { log: silentLog, store: env.rt.store })
+    const env2: TestEnv = { ...env, rt: rt2, server: await buildServer(rt2.app, { worker: rt2.worker }) }
+    try {
+      await env2.server.ready()
+      const before = ok(await get(env2, admin.token, '/v1/test_clock')).now
+      const moved = ok(await post(env, admin.token, '/v1/test_clock/advance', { seconds: 3 * DAY })).now
+      expect(Date.parse(moved) - Date.parse(before)).toBe(3 * DAY * 1000)
+      expect(ok(await get(env2, admin.token, '/v1/test_clock')).now).toBe(moved)
+      // and the commands it serves run at that time
+      const d = await funded(env2, {}, [10_000])
+      expect(Date.parse((await milestone(env2, d.client.token, d.ids[0]!)).funded_at)).toBeGreaterThanOrEqual(
+        Date.parse(moved),
+      )
+    } finally {
+      await env2.server.close()
+      await rt2.worker.stop()
+    }
   })
 })
 
