@@ -1,9 +1,15 @@
 /**
  * Webhook URLs must be http(s), and — unless TRANCHE_WEBHOOK_ALLOW_PRIVATE is set — must not resolve to loopback,
- * private, link-local or otherwise internal addresses. Checked at registration and again at every delivery.
+ * private, link-local or otherwise internal addresses. Checked at registration and again at every delivery, where
+ * the connection goes to exactly the addresses that were checked (`checkedLookup`).
  */
 import { lookup } from 'node:dns/promises'
+import type { LookupFunction } from 'node:net'
 import { BlockList, isIP } from 'node:net'
+
+/** All addresses of a host name (the system resolver; tests give their own). */
+export type ResolveHost = (host: string) => Promise<readonly { address: string; family: number }[]>
+export const systemResolve: ResolveHost = (host) => lookup(host, { all: true, verbatim: true })
 
 /**
  * Addresses a webhook must never reach (unless TRANCHE_WEBHOOK_ALLOW_PRIVATE): IANA special-purpose ranges. Node's
@@ -56,7 +62,11 @@ export function isInternalAddress(ip: string): boolean {
 }
 
 /** Returns a reason the URL is refused, or null when it may be used. */
-export async function refuseUrl(url: string, allowPrivate: boolean): Promise<string | null> {
+export async function refuseUrl(
+  url: string,
+  allowPrivate: boolean,
+  resolve: ResolveHost = systemResolve,
+): Promise<string | null> {
   let u: URL
   try {
     u = new URL(url)
@@ -68,11 +78,39 @@ export async function refuseUrl(url: string, allowPrivate: boolean): Promise<str
   if (allowPrivate) return null
   const host = u.hostname.replace(/^\[|\]$/g, '')
   try {
-    const addrs = isIP(host) ? [{ address: host }] : await lookup(host, { all: true, verbatim: true })
+    const addrs = isIP(host) ? [{ address: host }] : await resolve(host)
     if (addrs.length === 0 || addrs.some((a) => isInternalAddress(a.address)))
       return 'points to a private or loopback address'
   } catch {
     return 'does not resolve'
   }
   return null
+}
+
+/**
+ * The `lookup` of a webhook delivery's connection: resolves the host once, refuses the connection when any of its
+ * addresses is internal, and hands the connection exactly the addresses it checked. A name that answers a public
+ * address to the check before sending and a private one when the connection is made (DNS rebinding) therefore
+ * cannot reach inside. (An IP literal is not looked up; `refuseUrl` has checked it.)
+ */
+export function checkedLookup(resolve: ResolveHost = systemResolve): LookupFunction {
+  return (hostname, options, callback) => {
+    resolve(hostname).then(
+      (all) => {
+        const fit = options.family ? all.filter((a) => a.family === options.family) : all
+        const inside = all.find((a) => isInternalAddress(a.address))
+        const error = inside
+          ? Object.assign(new Error(`${hostname} points to a private or loopback address (${inside.address})`), {
+              code: 'EADDRINTERNAL',
+            })
+          : fit.length === 0
+            ? Object.assign(new Error(`${hostname} does not resolve`), { code: 'ENOTFOUND' })
+            : null
+        if (error) callback(error, '', 0)
+        else if (options.all) (callback as (e: null, a: typeof fit) => void)(null, fit)
+        else callback(null, fit[0]!.address, fit[0]!.family)
+      },
+      (e: NodeJS.ErrnoException) => callback(e, '', 0),
+    )
+  }
 }

@@ -10,7 +10,8 @@ import { newId } from '../app/ids.ts'
 import { runTimer } from '../app/timers.ts'
 import { claimDue, failTimer, releaseLeases } from '../store/repos/timer-repo.ts'
 import { num } from '../store/schema.ts'
-import { refuseUrl } from './url-guard.ts'
+import { checkedLookup, type ResolveHost, refuseUrl, systemResolve } from './url-guard.ts'
+import { DeliveryTimeout, postWebhook } from './webhook-post.ts'
 import { backoffMs, GIVE_UP_AFTER_MS, sign } from './webhook-signature.ts'
 
 const LEASE_MS = 60_000
@@ -43,7 +44,15 @@ export class Worker {
   /** The webhook delivery timeout (TRANCHE_WEBHOOK_TIMEOUT_MS, default 10 s, SPEC §9). */
   readonly deliveryTimeoutMs = envMs('TRANCHE_WEBHOOK_TIMEOUT_MS', DELIVERY_TIMEOUT_MS)
 
-  constructor(private readonly app: App) {}
+  /** Where a delivery's connection may go: the checked addresses of its host, unless private ones are allowed. */
+  private readonly lookup
+
+  constructor(
+    private readonly app: App,
+    private readonly resolveHost: ResolveHost = systemResolve,
+  ) {
+    this.lookup = app.config.webhookAllowPrivate ? undefined : checkedLookup(resolveHost)
+  }
 
   start() {
     this.stopped = false
@@ -218,27 +227,24 @@ export class Worker {
     }
     let status: number | null = null
     let error: string | null = null
-    const refused = await refuseUrl(r.url, this.app.config.webhookAllowPrivate)
+    const refused = await refuseUrl(r.url, this.app.config.webhookAllowPrivate, this.resolveHost)
     if (refused) error = `URL ${refused}`
     else {
       try {
-        const res = await fetch(r.url, {
-          method: 'POST',
-          headers: {
+        status = await postWebhook(
+          r.url,
+          {
             'content-type': 'application/json',
             'user-agent': 'Tranche-Webhooks/1',
             'tranche-signature': sign(r.secret, r.data, Math.floor(Date.now() / 1000)),
           },
-          body: r.data,
-          signal: AbortSignal.timeout(this.deliveryTimeoutMs),
-          redirect: 'manual',
-        })
-        status = res.status
-        await res.body?.cancel().catch(() => undefined)
+          r.data,
+          { timeoutMs: this.deliveryTimeoutMs, lookup: this.lookup },
+        )
         if (status < 200 || status >= 300) error = `HTTP ${status}`
       } catch (e) {
         error =
-          (e as Error).name === 'TimeoutError'
+          e instanceof DeliveryTimeout
             ? `timed out after ${this.deliveryTimeoutMs / 1000} s`
             : String((e as Error).message ?? e)
       }
