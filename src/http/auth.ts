@@ -1,6 +1,7 @@
 /**
  * Authentication, written once: `Authorization: Bearer <token>` (session token or API key) or the web app's
- * HttpOnly cookie, which needs the CSRF header on writes: the header must equal the `tranche_csrf` cookie (double
+ * HttpOnly cookie (`__Host-` names over https: `cookieNames`), which needs the CSRF header on writes: the header
+ * must equal the CSRF cookie (double
  * submit) and the token bound to the session (`csrfTokenFor`), so a token planted from another session is refused.
  * Runs before validation, so a request without credentials gets 401 whatever its body.
  */
@@ -14,6 +15,20 @@ import { num } from '../store/schema.ts'
 
 export const SESSION_COOKIE = 'tranche_session'
 export const CSRF_COOKIE = 'tranche_csrf'
+/** The prefix that only the host itself may set, over TLS (RFC 6265bis): no sibling subdomain can plant such a cookie. */
+const HOST_PREFIX = '__Host-'
+
+/**
+ * The cookie names of a request: over https `__Host-tranche_session` and `__Host-tranche_csrf`, which a browser takes
+ * only from this host, Secure, with `Path=/` and no `Domain` — so a site on a sibling subdomain cannot log a browser
+ * into another account (login CSRF) — and only those are read; over plain http, where `__Host-` cookies cannot
+ * exist, the plain names.
+ */
+export function cookieNames(request: FastifyRequest): { session: string; csrf: string; secure: string } {
+  return request.protocol === 'https'
+    ? { session: HOST_PREFIX + SESSION_COOKIE, csrf: HOST_PREFIX + CSRF_COOKIE, secure: '; Secure' }
+    : { session: SESSION_COOKIE, csrf: CSRF_COOKIE, secure: '' }
+}
 
 export type AuthLevel = 'none' | 'user' | 'admin'
 
@@ -59,12 +74,13 @@ export function csrfTokenFor(sessionToken: string): string {
 const CSRF_ATTRIBUTES = 'Path=/; SameSite=Lax; Max-Age=2592000'
 
 /** The session a response starts: the value of a non-empty session cookie it sets; '' when it ends one. */
-function sessionSetBy(reply: FastifyReply): string | null {
+function sessionSetBy(request: FastifyRequest, reply: FastifyReply): string | null {
+  const name = cookieNames(request).session
   const header = reply.getHeader('set-cookie')
   for (const cookie of Array.isArray(header) ? header : typeof header === 'string' ? [header] : []) {
-    if (cookie.startsWith(`${SESSION_COOKIE}=`))
+    if (cookie.startsWith(`${name}=`))
       return cookie
-        .slice(SESSION_COOKIE.length + 1)
+        .slice(name.length + 1)
         .split(';')[0]!
         .trim()
   }
@@ -73,13 +89,13 @@ function sessionSetBy(reply: FastifyReply): string | null {
 
 /** Sets the CSRF cookie to `value`, replacing one the route may have set. */
 function setCsrfCookie(request: FastifyRequest, reply: FastifyReply, value: string) {
+  const { csrf, secure } = cookieNames(request)
   const header = reply.getHeader('set-cookie')
   const others = (Array.isArray(header) ? header : typeof header === 'string' ? [header] : []).filter(
-    (c) => !c.startsWith(`${CSRF_COOKIE}=`),
+    (c) => !c.startsWith(`${csrf}=`),
   )
   reply.removeHeader('set-cookie')
-  const secure = request.protocol === 'https' ? '; Secure' : ''
-  reply.header('set-cookie', [...others, `${CSRF_COOKIE}=${value}; ${CSRF_ATTRIBUTES}${secure}`])
+  reply.header('set-cookie', [...others, `${csrf}=${value}; ${CSRF_ATTRIBUTES}${secure}`])
 }
 
 export function registerAuth(server: FastifyInstance, app: App) {
@@ -97,10 +113,11 @@ export function registerAuth(server: FastifyInstance, app: App) {
     if (header?.startsWith('Bearer ')) token = header.slice(7).trim()
     else {
       const cookies = parseCookies(request.headers.cookie)
-      if (cookies[SESSION_COOKIE]) {
-        token = cookies[SESSION_COOKIE]
+      const names = cookieNames(request)
+      if (cookies[names.session]) {
+        token = cookies[names.session]!
         bound = csrfTokenFor(token)
-        csrfCookie = cookies[CSRF_COOKIE]
+        csrfCookie = cookies[names.csrf]
         const writes = !['GET', 'HEAD', 'OPTIONS'].includes(request.method)
         const csrf = request.headers['x-csrf-token']
         if (
@@ -134,7 +151,7 @@ export function registerAuth(server: FastifyInstance, app: App) {
   // A response that starts a cookie session (login) carries the CSRF token bound to that session; one that ends it
   // (logout) is left alone.
   server.addHook('onSend', (request, reply, payload, done) => {
-    const started = sessionSetBy(reply)
+    const started = sessionSetBy(request, reply)
     const csrf = started === null ? reissue.get(request) : started ? csrfTokenFor(started) : undefined
     if (csrf) setCsrfCookie(request, reply, csrf)
     done(null, payload)

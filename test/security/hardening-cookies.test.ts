@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { routesOf } from '../../src/http/security.ts'
 import { DATABASES, startEnv, type TestEnv } from '../support/harness.ts'
 import { type People, type Person, people, ROUTES, signUp, snapshot, World } from './fixtures.ts'
-import { cookieLogin, inject } from './hardening-support.ts'
+import { cookieLogin, inject, setCookies } from './hardening-support.ts'
 
 describe.each(DATABASES)('cookies and CSRF on %s', (kind) => {
   let env: TestEnv
@@ -130,13 +130,57 @@ describe('cookies behind a TLS-terminating proxy (TRANCHE_TRUST_PROXY)', () => {
   })
   afterAll(async () => env?.close())
 
-  it('marks both cookies Secure when the proxy says https', async () => {
+  const https = { 'x-forwarded-proto': 'https' }
+
+  it('names both cookies __Host- and marks them Secure when the proxy says https', async () => {
     const u = await signUp(env, 'tls')
-    const web = await cookieLogin(env, u, { 'x-forwarded-proto': 'https' })
-    expect(web.cookies.tranche_session!.attrs).toContain('secure')
-    expect(web.cookies.tranche_csrf!.attrs).toContain('secure')
-    expect(web.cookies.tranche_session!.attrs).toContain('httponly')
+    const web = await cookieLogin(env, u, https)
+    const session = web.cookies['__Host-tranche_session']!
+    const csrf = web.cookies['__Host-tranche_csrf']!
+    // what a browser requires of a __Host- cookie: Secure, Path=/, no Domain
+    for (const c of [session, csrf]) {
+      expect(c.attrs).toContain('secure')
+      expect(c.attrs).toContain('path=/')
+      expect(c.attrs).not.toContain('domain')
+    }
+    expect(session.attrs).toContain('httponly')
+    expect(web.cookies.tranche_session).toBeUndefined()
     const plain = await cookieLogin(env, u, { 'x-forwarded-proto': 'http' })
     expect(plain.cookies.tranche_session!.attrs).not.toContain('secure')
+    expect(plain.cookies['__Host-tranche_session']).toBeUndefined()
+  })
+
+  it('over https reads only the __Host- cookies: plain ones, which a sibling subdomain can set, are no session', async () => {
+    const u = await signUp(env, 'sibling')
+    const web = await cookieLogin(env, u, https)
+    const token = web.cookies['__Host-tranche_session']!.value
+    expect((await inject(env, 'GET', '/v1/me', { ...https, cookie: web.cookie })).status).toBe(200)
+    // the same session planted under the plain names (login CSRF from a sibling subdomain) signs nobody in
+    const planted = `tranche_session=${token}; tranche_csrf=${web.csrf}`
+    const me = await inject(env, 'GET', '/v1/me', { ...https, cookie: planted })
+    expect(me.status).toBe(401)
+    const write = await inject(env, 'PATCH', '/v1/me', { ...https, cookie: planted, 'x-csrf-token': web.csrf }, {})
+    expect(write.status).toBe(401)
+    // a write with the __Host- cookies and the header works
+    const ok = await inject(
+      env,
+      'PATCH',
+      '/v1/me',
+      { ...https, cookie: web.cookie, 'x-csrf-token': web.csrf },
+      {
+        name: 'Renamed over TLS',
+      },
+    )
+    expect(ok.status).toBe(200)
+    // logging out clears the __Host- cookies
+    const out = await inject(env, 'DELETE', '/v1/sessions/current', {
+      ...https,
+      cookie: web.cookie,
+      'x-csrf-token': web.csrf,
+    })
+    expect(out.status).toBe(200)
+    const cleared = setCookies(out.headers['set-cookie'])
+    expect(cleared['__Host-tranche_session']!.attrs).toContain('max-age=0')
+    expect(cleared['__Host-tranche_session']!.attrs).toContain('secure')
   })
 })

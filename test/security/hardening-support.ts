@@ -46,10 +46,14 @@ export async function cookieLogin(
   const res = await inject(env, 'POST', '/v1/sessions', headers, { email: p.email, password: p.password })
   if (res.status !== 201) throw new Error(`login failed: ${res.status} ${res.text}`)
   const c = setCookies(res.headers['set-cookie'])
+  // over https the names carry the __Host- prefix
+  const prefix = c['__Host-tranche_session'] ? '__Host-' : ''
+  const session = c[`${prefix}tranche_session`]!.value
+  const csrf = c[`${prefix}tranche_csrf`]!.value
   return {
     token: res.body.token as string,
     cookies: c,
-    cookie: `tranche_session=${c.tranche_session!.value}; tranche_csrf=${c.tranche_csrf!.value}`,
-    csrf: c.tranche_csrf!.value,
+    cookie: `${prefix}tranche_session=${session}; ${prefix}tranche_csrf=${csrf}`,
+    csrf,
   }
 }

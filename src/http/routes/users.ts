@@ -13,7 +13,7 @@ import {
 } from '../../app/accounts.ts'
 import type { App } from '../../app/app.ts'
 import { newSecret } from '../../app/ids.ts'
-import { CSRF_COOKIE, SESSION_COOKIE } from '../auth.ts'
+import { cookieNames } from '../auth.ts'
 import { idempotent } from '../idempotency.ts'
 import type { Server } from '../route-kit.ts'
 import { list } from '../route-kit.ts'
@@ -57,10 +57,10 @@ export function userRoutes(server: Server, app: App) {
     },
     async (req, reply) => {
       const session = await login(app, limiter, { email: req.body.email, password: req.body.password, ip: req.ip })
-      const secure = req.protocol === 'https' ? '; Secure' : ''
+      const names = cookieNames(req)
       reply.header('set-cookie', [
-        `${SESSION_COOKIE}=${session.token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000${secure}`,
-        `${CSRF_COOKIE}=${newSecret('csrf')}; Path=/; SameSite=Lax; Max-Age=2592000${secure}`,
+        `${names.session}=${session.token}; Path=/; HttpOnly; SameSite=Lax; Max-Age=2592000${names.secure}`,
+        `${names.csrf}=${newSecret('csrf')}; Path=/; SameSite=Lax; Max-Age=2592000${names.secure}`,
       ])
       reply.status(201)
       return session
@@ -72,9 +72,10 @@ export function userRoutes(server: Server, app: App) {
     { config: { auth: 'user' }, schema: { tags: ['users'], summary: 'Log out' } },
     async (req, reply) => {
       await logout(app, req.token!)
+      const names = cookieNames(req)
       reply.header('set-cookie', [
-        `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`,
-        `${CSRF_COOKIE}=; Path=/; SameSite=Lax; Max-Age=0`,
+        `${names.session}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${names.secure}`,
+        `${names.csrf}=; Path=/; SameSite=Lax; Max-Age=0${names.secure}`,
       ])
       return { object: 'session', deleted: true }
     },

@@ -20,7 +20,8 @@ export const serverNow = () => Date.now() + clockOffset
 client.use({
   onRequest({ request }) {
     if (!['GET', 'HEAD', 'OPTIONS'].includes(request.method)) {
-      const csrf = cookie('tranche_csrf')
+      // over https the server names its cookies with the __Host- prefix (no sibling subdomain can set those)
+      const csrf = cookie('__Host-tranche_csrf') ?? cookie('tranche_csrf')
       if (csrf) request.headers.set('X-CSRF-Token', csrf)
     }
     return request
