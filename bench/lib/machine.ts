@@ -93,10 +93,13 @@ export function watchOthers() {
   const byCmd = new Map<string, number>()
   let postgres = 0
   let others = 0
+  // A server of ours that is stopped may outlive its parent for a moment (npx → tsx → node): orphaned, it is no
+  // longer in our tree, and would be counted whole as someone else's. Once ours, always ours.
+  const everMine = new Set<number>()
   const look = () => {
-    const mine = ours()
+    for (const pid of ours()) everMine.add(pid)
     for (const pid of pids()) {
-      if (mine.has(pid)) continue
+      if (everMine.has(pid)) continue
       const f = stat(pid)
       const cmd = f ? cmdline(pid) : ''
       if (!f || !cmd) continue // kernel threads have no command line
