@@ -1,8 +1,8 @@
 /**
  * Authentication, written once: `Authorization: Bearer <token>` (session token or API key) or the web app's
  * HttpOnly cookie (`__Host-` names over https: `cookieNames`), which needs the CSRF header on writes: the header
- * must equal the CSRF cookie (double
- * submit) and the token bound to the session (`csrfTokenFor`), so a token planted from another session is refused.
+ * must equal the CSRF cookie (double submit) and the token bound to the session (`csrfTokenFor`), so a token planted
+ * from another session is refused.
  * Runs before validation, so a request without credentials gets 401 whatever its body.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
