@@ -1,12 +1,16 @@
 /**
- * Server processes for the benchmark: started as `npx tsx …` in their own process group, ready when /readyz
- * answers 200, stopped with SIGTERM to that group (SIGKILL after a grace period). The process that serves is
- * the deepest descendant running the entry file (npx → tsx → node with the tsx loader); its RSS comes from
- * /proc/<pid>/status.
+ * Server processes for the benchmark, run as deployed: `npm start` runs the bundle that `npm run build` writes
+ * (`node dist/tranche.mjs serve`, no TypeScript loader), so a server is that bundle, built once per run; the
+ * bare Fastify baseline is bundled the same way. A CPU-profiled server runs from source under tsx instead, so that
+ * its profile names the source files. Each starts in its own process group, is ready when /readyz answers 200,
+ * and is stopped with SIGTERM to that group (SIGKILL after a grace period). The process that serves is the deepest
+ * descendant whose command line names the file it runs; its RSS comes from /proc/<pid>/status.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { basename, join } from 'node:path'
+import { build } from 'esbuild'
 import { request } from 'undici'
 import { ROOT } from './settings.ts'
 
@@ -50,20 +54,51 @@ const CLEAN = [
   'NODE_OPTIONS',
 ]
 
+/** Tranche's bundle, as `npm start` builds it (`npm run build`): built once per benchmark run. */
+const TRANCHE_BUNDLE = 'dist/tranche.mjs'
+const bundles = new Map<string, Promise<string>>()
+
+/** The JavaScript file a server entry runs as: Tranche's own build, or another entry bundled the same way. */
+function bundled(entry: string): Promise<string> {
+  let out = bundles.get(entry)
+  if (!out) {
+    out =
+      entry === 'src/cli/main.ts'
+        ? Promise.resolve().then(() => {
+            const r = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, encoding: 'utf8' })
+            if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stderr}${r.stdout}`)
+            return TRANCHE_BUNDLE
+          })
+        : build({
+            entryPoints: [join(ROOT, entry)],
+            outfile: join(ROOT, 'dist', 'bench', `${basename(entry, '.ts')}.mjs`),
+            bundle: true,
+            platform: 'node',
+            format: 'esm',
+            packages: 'external',
+            target: 'node20',
+            logLevel: 'warning',
+          }).then(() => join('dist', 'bench', `${basename(entry, '.ts')}.mjs`))
+    bundles.set(entry, out)
+  }
+  return out
+}
+
 export async function startProcess(
   entry: string,
   args: string[],
   env: Record<string, string>,
-  opts: { marker?: string; readyPath?: string; timeoutMs?: number; cpuProfileDir?: string } = {},
+  opts: { readyPath?: string; timeoutMs?: number; cpuProfileDir?: string } = {},
 ): Promise<Proc> {
   const port = await freePort()
   const base: Record<string, string | undefined> = { ...process.env }
   for (const k of CLEAN) delete base[k]
   // --cpu-prof is not allowed in NODE_OPTIONS on Node 20, so a profiled server is node itself with tsx as loader
-  const [cmd, argv] = opts.cpuProfileDir
-    ? ['node', ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`, '--import', 'tsx', entry, ...args]]
-    : ['npx', ['tsx', entry, ...args]]
-  const child = spawn(cmd, argv, {
+  const file = opts.cpuProfileDir ? entry : await bundled(entry)
+  const argv = opts.cpuProfileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`, '--import', 'tsx', entry, ...args]
+    : [file, ...args]
+  const child = spawn('node', argv, {
     cwd: ROOT,
     env: { ...base, HOST: '127.0.0.1', PORT: String(port), ...env },
     detached: true,
@@ -98,7 +133,7 @@ export async function startProcess(
       }, 15_000)
       await exited
       clearTimeout(t)
-      // the grandchildren (tsx, node) may outlive npx by a moment; wait for the serving process too
+      // a descendant may outlive the process started by a moment; wait for the serving process too
       const deadline = Date.now() + 15_000
       while (proc.serverPid && alive(proc.serverPid) && Date.now() < deadline) await sleep(50)
     },
@@ -118,7 +153,7 @@ export async function startProcess(
     }
     await sleep(100)
   }
-  proc.serverPid = findServing(child.pid!, opts.marker ?? entry)
+  proc.serverPid = findServing(child.pid!, file)
   return proc
 }
 
@@ -180,7 +215,7 @@ export function startTranche(env: Record<string, string>, extra: { cpuProfileDir
     'src/cli/main.ts',
     ['serve'],
     { TRANCHE_LOG_LEVEL: 'silent', TRANCHE_CLOCK: 'system', ...env },
-    { marker: 'src/cli/main.ts', ...(extra.cpuProfileDir ? { cpuProfileDir: extra.cpuProfileDir } : {}) },
+    extra.cpuProfileDir ? { cpuProfileDir: extra.cpuProfileDir } : {},
   )
 }
 

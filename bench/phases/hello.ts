@@ -1,10 +1,10 @@
 /** Baseline B: requests/s of a bare Fastify "hello" route, with the same load driver and connection count. */
-import { type LoadSummary, LoadDriver } from '../lib/load.ts'
+import { LoadDriver, type LoadSummary } from '../lib/load.ts'
 import { cpuSeconds, startProcess } from '../lib/proc.ts'
 import { S } from '../lib/settings.ts'
 
 export async function runHello(): Promise<LoadSummary & { serverCpu: number; driverCpu: number }> {
-  const proc = await startProcess('bench/servers/hello.ts', [], {}, { marker: 'bench/servers/hello.ts' })
+  const proc = await startProcess('bench/servers/hello.ts', [], {})
   const driver = new LoadDriver([proc.origin], S.connections)
   try {
     const cpu0 = cpuSeconds(proc.serverPid)

@@ -3,14 +3,13 @@
  * restarted, plain HTTP calls that tell "answered" from "no answer", PostgreSQL schemas for child processes, and the
  * `tranche verify` CLI.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { createServer } from 'node:net'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
+import { buildServerBundle, type ServerBundle } from '../support/server-bundle.ts'
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 /** `npm run test:deep`: more kills, more rounds, more concurrency. */
@@ -25,45 +24,22 @@ export const key = (tag: string) => `${tag}-${randomBytes(8).toString('hex')}`
 // ---------------------------------------------------------------------------------------------------------------
 // The server entry point
 
-let bundle: string | null = null
+let bundle: ServerBundle | null = null
 
 /**
- * The argv (after `node`) that runs `src/cli/main.ts`. By default an esbuild bundle of exactly that entry (esbuild is
- * what tsx transpiles with; npm packages stay external and load from node_modules): on a loaded 2-core machine it
- * starts ~3× faster than `node --import tsx`, and a crash test restarts the server a dozen times.
- * TRANCHE_RELIABILITY_TSX=1 runs `node --import tsx src/cli/main.ts` instead. Either way the child is the node
- * process itself (no npx/tsx wrapper), so SIGKILL hits the server.
+ * The argv (after `node`) that runs `src/cli/main.ts`. By default the server's bundle, built as `npm start` builds it
+ * (test/support/server-bundle.ts): on a loaded 2-core machine it starts ~3× faster than `node --import tsx`, and a
+ * crash test restarts the server a dozen times. TRANCHE_RELIABILITY_TSX=1 runs `node --import tsx src/cli/main.ts`
+ * instead. Either way the child is the node process itself (no npm/tsx wrapper), so SIGKILL hits the server.
  */
 export function serverArgv(): string[] {
   if (process.env.TRANCHE_RELIABILITY_TSX) return ['--import', 'tsx', 'src/cli/main.ts']
-  if (bundle) return [bundle]
-  const esbuild = join(ROOT, 'node_modules', '.bin', 'esbuild')
-  if (!existsSync(esbuild)) return ['--import', 'tsx', 'src/cli/main.ts']
-  // inside node_modules so that the bundle's bare imports resolve to the project's packages
-  const dir = join(ROOT, 'node_modules', '.cache', 'tranche-reliability')
-  mkdirSync(dir, { recursive: true })
-  const out = join(dir, `main-${process.pid}-${randomBytes(3).toString('hex')}.mjs`)
-  const r = spawnSync(
-    esbuild,
-    [
-      'src/cli/main.ts',
-      '--bundle',
-      '--platform=node',
-      '--format=esm',
-      '--target=node20',
-      '--packages=external',
-      `--outfile=${out}`,
-      '--log-level=warning',
-    ],
-    { cwd: ROOT, encoding: 'utf8' },
-  )
-  if (r.status !== 0) throw new Error(`esbuild failed:\n${r.stdout}\n${r.stderr}`)
-  bundle = out
-  return [out]
+  bundle ??= buildServerBundle('reliability')
+  return [bundle.file]
 }
 
 export function removeBundle() {
-  if (bundle) rmSync(bundle, { force: true })
+  bundle?.remove()
   bundle = null
 }
 

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core'
 import { expect } from 'vitest'
+import { buildServerBundle } from '../../support/server-bundle.ts'
 
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 export const CHROMIUM = '/usr/bin/chromium'
@@ -84,16 +85,19 @@ export interface ServerEnv {
   log(): string
 }
 
-/** Starts `tranche serve` (API, web app and worker) on a free port and a fresh database. */
+/**
+ * Starts `tranche serve` (API, web app and worker) on a free port and a fresh database, as `npm start` runs it: the
+ * server's bundle (test/support/server-bundle.ts), which finds the web app's build relative to itself.
+ */
 export async function startServer(): Promise<ServerEnv> {
   ensureWebBuilt()
+  const bundle = buildServerBundle('e2e')
   const dir = mkdtempSync(join(tmpdir(), 'tranche-e2e-'))
   const port = await freePort()
-  const entry = ['src/cli/main.ts', 'serve']
   let output = ''
-  const child: ChildProcess = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), entry, {
+  const child: ChildProcess = spawn(process.execPath, ['--enable-source-maps', bundle.file, 'serve'], {
     cwd: ROOT,
-    detached: true, // its own process group, so stop() ends tsx and the node process it starts
+    detached: true, // its own process group, so stop() ends the server and anything it started
     env: {
       ...process.env,
       PORT: String(port),
@@ -164,6 +168,7 @@ export async function startServer(): Promise<ServerEnv> {
         }
       }
       rmSync(dir, { recursive: true, force: true })
+      bundle.remove()
     },
     log: () => output,
   }
