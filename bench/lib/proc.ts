@@ -1,7 +1,7 @@
 /**
  * Server processes for the benchmark, run as deployed: `npm start` runs the bundle that `npm run build` writes
  * (`node dist/tranche.mjs serve`, no TypeScript loader), so a server is that bundle, built once per run; the
- * bare Fastify baseline is bundled the same way. A CPU-profiled server runs from source under tsx instead, so that
+ * bare Fastify baseline is plain JavaScript, also run by `node`. A CPU-profiled server runs from source under tsx instead, so that
  * its profile names the source files. Each starts in its own process group, is ready when /readyz answers 200,
  * and is stopped with SIGTERM to that group (SIGKILL after a grace period). The process that serves is the deepest
  * descendant whose command line names the file it runs; its RSS comes from /proc/<pid>/status.
@@ -9,8 +9,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { basename, join } from 'node:path'
-import { build } from 'esbuild'
 import { request } from 'undici'
 import { ROOT } from './settings.ts'
 
@@ -56,32 +54,17 @@ const CLEAN = [
 
 /** Tranche's bundle, as `npm start` builds it (`npm run build`): built once per benchmark run. */
 const TRANCHE_BUNDLE = 'dist/tranche.mjs'
-const bundles = new Map<string, Promise<string>>()
+let trancheBuilt = false
 
-/** The JavaScript file a server entry runs as: Tranche's own build, or another entry bundled the same way. */
-function bundled(entry: string): Promise<string> {
-  let out = bundles.get(entry)
-  if (!out) {
-    out =
-      entry === 'src/cli/main.ts'
-        ? Promise.resolve().then(() => {
-            const r = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, encoding: 'utf8' })
-            if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stderr}${r.stdout}`)
-            return TRANCHE_BUNDLE
-          })
-        : build({
-            entryPoints: [join(ROOT, entry)],
-            outfile: join(ROOT, 'dist', 'bench', `${basename(entry, '.ts')}.mjs`),
-            bundle: true,
-            platform: 'node',
-            format: 'esm',
-            packages: 'external',
-            target: 'node20',
-            logLevel: 'warning',
-          }).then(() => join('dist', 'bench', `${basename(entry, '.ts')}.mjs`))
-    bundles.set(entry, out)
+/** The JavaScript file an entry runs as: Tranche's build for `src/cli/main.ts`; a `.mjs` entry runs as it is. */
+function runnable(entry: string): string {
+  if (entry !== 'src/cli/main.ts') return entry
+  if (!trancheBuilt) {
+    const r = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stderr}${r.stdout}`)
+    trancheBuilt = true
   }
-  return out
+  return TRANCHE_BUNDLE
 }
 
 export async function startProcess(
@@ -94,7 +77,7 @@ export async function startProcess(
   const base: Record<string, string | undefined> = { ...process.env }
   for (const k of CLEAN) delete base[k]
   // --cpu-prof is not allowed in NODE_OPTIONS on Node 20, so a profiled server is node itself with tsx as loader
-  const file = opts.cpuProfileDir ? entry : await bundled(entry)
+  const file = opts.cpuProfileDir ? entry : runnable(entry)
   const argv = opts.cpuProfileDir
     ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`, '--import', 'tsx', entry, ...args]
     : [file, ...args]

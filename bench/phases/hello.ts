@@ -4,7 +4,7 @@ import { cpuSeconds, startProcess } from '../lib/proc.ts'
 import { S } from '../lib/settings.ts'
 
 export async function runHello(): Promise<LoadSummary & { serverCpu: number; driverCpu: number }> {
-  const proc = await startProcess('bench/servers/hello.ts', [], {})
+  const proc = await startProcess('bench/servers/hello.mjs', [], {})
   const driver = new LoadDriver([proc.origin], S.connections)
   try {
     const cpu0 = cpuSeconds(proc.serverPid)
