@@ -19,6 +19,7 @@ export interface ServerBundle {
 
 export function buildServerBundle(tag: string): ServerBundle {
   const file = join(ROOT, 'dist', `${tag}-${process.pid}-${randomBytes(3).toString('hex')}.mjs`)
+  // the build script's own settings; esbuild takes the last --outfile it is given
   const r = spawnSync('npm', ['run', '-s', 'build', '--', `--outfile=${file}`], { cwd: ROOT, encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}\n${r.stderr}`)
   return {
