@@ -93,8 +93,9 @@ export function watchOthers() {
   const byCmd = new Map<string, number>()
   let postgres = 0
   let others = 0
-  // A server of ours that is stopped may outlive its parent for a moment (npx → tsx → node): orphaned, it is no
-  // longer in our tree, and would be counted whole as someone else's. Once ours, always ours.
+  // A process of ours that is stopped may outlive its parent for a moment (a phase run as npx → tsx → node, a
+  // profiled server): orphaned, it is no longer in our tree, and would be counted whole as someone else's. Once
+  // ours, always ours.
   const everMine = new Set<number>()
   const look = () => {
     for (const pid of ours()) everMine.add(pid)

@@ -1,10 +1,10 @@
 /**
  * Server processes for the benchmark, run as deployed: `npm start` runs the bundle that `npm run build` writes
- * (`node dist/tranche.mjs serve`, no TypeScript loader), so a server is that bundle, built once per run; the
- * bare Fastify baseline is plain JavaScript, also run by `node`. A CPU-profiled server runs from source under tsx instead, so that
- * its profile names the source files. Each starts in its own process group, is ready when /readyz answers 200,
- * and is stopped with SIGTERM to that group (SIGKILL after a grace period). The process that serves is the deepest
- * descendant whose command line names the file it runs; its RSS comes from /proc/<pid>/status.
+ * (`node dist/tranche.mjs serve`, no TypeScript loader), so a server is that bundle, built once per run; the bare
+ * Fastify baseline is plain JavaScript, also run by `node`. A CPU-profiled server runs from source under tsx
+ * instead, so that its profile names the source files. Each starts in its own process group, is ready when /readyz
+ * answers 200, and is stopped with SIGTERM to that group (SIGKILL after a grace period). The process that serves is
+ * the deepest descendant whose command line names the file it runs; its RSS comes from /proc/<pid>/status.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
