@@ -50,9 +50,9 @@ export const S = QUICK
       workers: 32,
       pairs: 8,
       milestonesPerContract: 10,
-      // enough fresh milestones for 12 s at ~3,000 ops/s (32 clients), then 12 s with 8 clients
+      // enough fresh milestones for 12 s at ~4,000 ops/s (32 clients), then 12 s with 8 clients
       contractsPerWorker: 16,
-      contractsPerWorkerMain: 40,
+      contractsPerWorkerMain: 56,
       fewerWorkers: [8],
       pgPoolSize: 10,
       scaleOut: [1, 2, 4],

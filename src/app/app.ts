@@ -9,10 +9,11 @@ import type { JournalEntry } from '../domain/ledger.ts'
 import type { Offer } from '../domain/offer.ts'
 import type { Actor, DecisionContext, DomainEvent, Effects, TimerChanges } from '../domain/types.ts'
 import { iso } from '../domain/types.ts'
-import { classify, type Store, writeTransaction } from '../store/database.ts'
+import { classify, type Store, writesInWith, writeTransaction } from '../store/database.ts'
 import { saveContract, saveOffer, VersionConflict, type Versioned } from '../store/repos/aggregate-repo.ts'
 import { type AuditInput, appendAudit } from '../store/repos/audit-repo.ts'
-import { insertEvents } from '../store/repos/event-repo.ts'
+import { type ContractWrites, writeContractCommand } from '../store/repos/command-write.ts'
+import { insertEvents, type NewEvent } from '../store/repos/event-repo.ts'
 import { completeKey, type KeyClaims, lockKey } from '../store/repos/idempotency-repo.ts'
 import { NegativeBalance, postEntries } from '../store/repos/ledger-repo.ts'
 import { applyTimers } from '../store/repos/timer-repo.ts'
@@ -60,8 +61,10 @@ export class Tx {
   private eventsWritten = false
   /** audit records, appended to the chain when the transaction ends (see `appendAudit`) */
   readonly auditRecords: AuditInput[] = []
-  /** journal entries, posted when the command's work is done (see `postPending`) */
+  /** journal entries, posted when the command's work is done (see `writePending`) */
   private readonly pendingEntries: JournalEntry[] = []
+  /** PostgreSQL: a contract decision whose writes wait for the end of the command, to go in one statement */
+  private deferred: Omit<ContractWrites, 'entries' | 'audit' | 'now'> | null = null
 
   constructor(
     readonly db: Kysely<DB>,
@@ -89,7 +92,7 @@ export class Tx {
   }
 
   /**
-   * Journal entries of the command. They are posted when the rest of its work is written (`postPending`): posting
+   * Journal entries of the command. They are posted when the rest of its work is written (`writePending`): posting
    * changes balance rows, which PostgreSQL keeps locked until the commit, and a user's balance row is shared by all
    * that user's contracts — so it is locked for the last moment of a transaction only, not for all its round trips.
    */
@@ -97,10 +100,18 @@ export class Tx {
     this.pendingEntries.push(...entries)
   }
 
-  /** Posts the command's journal entries (a user account left below zero throws `NegativeBalance`). */
-  async postPending() {
+  /**
+   * Writes what the command left for its end: its deferred contract decision (PostgreSQL: one statement with the
+   * journal entries and `audit`, see `commitContract`), else its journal entries. A user account left below zero
+   * throws `NegativeBalance`.
+   */
+  async writePending(audit: AuditInput | null = null) {
     const entries = this.pendingEntries.splice(0)
-    if (entries.length) await postEntries(this.db, entries, this.now)
+    const d = this.deferred
+    this.deferred = null
+    if (d)
+      await writeContractCommand(this.db, this.app.store.caps, { ...d, entries, audit, now: this.now }, newDeliveryId)
+    else if (entries.length) await postEntries(this.db, entries, this.now)
   }
 
   async timers(changes: TimerChanges) {
@@ -109,32 +120,32 @@ export class Tx {
     await applyTimers(this.db, changes, this.now)
   }
 
-  async events(list: readonly { event: DomainEvent; object: Record<string, unknown>; contractId: string | null }[]) {
+  async events(list: readonly EventToWrite[]) {
     if (!list.length) return
     this.eventsWritten = true
-    await insertEvents(
-      this.db,
-      list.map(({ event, object, contractId }) => {
-        const id = newId('evt')
-        const body = JSON.stringify({
-          id,
-          object: 'event',
-          type: event.type,
-          created_at: iso(this.now),
-          data: { object },
-        })
-        return {
-          id,
-          type: event.type,
-          objectId: event.objectId,
-          contractId,
-          body,
-          createdAt: this.now,
-          audience: event.audience ?? [],
-        }
-      }),
-      () => newId('whd'),
-    )
+    await insertEvents(this.db, this.newEvents(list), newDeliveryId)
+  }
+
+  private newEvents(list: readonly EventToWrite[]): NewEvent[] {
+    return list.map(({ event, object, contractId }) => {
+      const id = newId('evt')
+      const body = JSON.stringify({
+        id,
+        object: 'event',
+        type: event.type,
+        created_at: iso(this.now),
+        data: { object },
+      })
+      return {
+        id,
+        type: event.type,
+        objectId: event.objectId,
+        contractId,
+        body,
+        createdAt: this.now,
+        audience: event.audience ?? [],
+      }
+    })
   }
 
   /** Records the command in the audit log; written with the transaction's other records when it ends. */
@@ -159,12 +170,45 @@ export class Tx {
         reference: d.contract.id,
       })
     }
+    const audit = () =>
+      this.audit(action, d.contract.id, {
+        events: d.events.map((e) => `${e.type}:${e.objectId}`),
+        entries: d.entries.map((e) => e.id),
+      })
+    const render = (e: DomainEvent) => presentObjectOf(d.contract, e.object, e.objectId)
+    if (before && writesInWith(this.db)) {
+      await this.writePending() // a command that decides twice writes the first decision before the second
+      this.deferred = {
+        contract: d.contract,
+        version: before.version,
+        before: before.value,
+        timers: d.timers,
+        events: this.newEvents(this.eventsToWrite(d, d.contract.id, render)),
+      }
+      this.timersTouched ||= d.timers.set.length > 0 || d.timers.cancel.length > 0
+      this.eventsWritten ||= d.events.length > 0
+      await this.entries(d.entries)
+      audit()
+      return
+    }
     await saveContract(this.db, d.contract, before?.version ?? null, before?.value)
-    await this.applyEffects(d, d.contract.id, (e) => presentObjectOf(d.contract, e.object, e.objectId))
-    this.audit(action, d.contract.id, {
-      events: d.events.map((e) => `${e.type}:${e.objectId}`),
-      entries: d.entries.map((e) => e.id),
-    })
+    await this.applyEffects(d, d.contract.id, render)
+    audit()
+  }
+
+  /**
+   * Ends the command's writes: what it left pending (`writePending`; on PostgreSQL with its one audit record in the
+   * same statement when `appendRecords`) and, with `appendRecords`, its audit records. Returns the records left for
+   * the caller to append.
+   */
+  async finish(appendRecords: boolean): Promise<AuditInput[]> {
+    const records = this.auditRecords.splice(0)
+    const one = appendRecords && this.deferred && records.length === 1 ? records[0]! : null
+    await this.writePending(one)
+    if (one) return []
+    if (!appendRecords) return records
+    await appendAudit(this.db, this.app.store.caps, records)
+    return []
   }
 
   async commitOffer(before: Versioned<Offer> | null, d: Effects & { offer: Offer }, action: string) {
@@ -176,11 +220,20 @@ export class Tx {
   async applyEffects(fx: Effects, contractId: string | null, render: (e: DomainEvent) => Record<string, unknown>) {
     await this.entries(fx.entries)
     await this.timers(fx.timers)
-    await this.events(
-      fx.events.map((event) => ({ event, object: event.data ? { ...event.data } : render(event), contractId })),
-    )
+    await this.events(this.eventsToWrite(fx, contractId, render))
+  }
+
+  private eventsToWrite(
+    fx: Effects,
+    contractId: string | null,
+    render: (e: DomainEvent) => Record<string, unknown>,
+  ): EventToWrite[] {
+    return fx.events.map((event) => ({ event, object: event.data ? { ...event.data } : render(event), contractId }))
   }
 }
+
+type EventToWrite = { event: DomainEvent; object: Record<string, unknown>; contractId: string | null }
+const newDeliveryId = () => newId('whd')
 
 function retryable(e: unknown): boolean {
   return e instanceof VersionConflict || e instanceof NegativeBalance || classify(e) === 'serialization'
@@ -192,26 +245,29 @@ export interface CommandOptions {
 }
 
 /**
- * The body of one command inside a transaction: the command itself, then its idempotent response. Its audit
- * records are returned for the caller to append before the transaction commits.
+ * The body of one command inside a transaction: the command itself, its idempotent response, then the writes it
+ * left to the end (`Tx.finish`). With `appendRecords` its audit records are appended too (the command is the
+ * transaction); otherwise they are returned for the caller to append before the transaction commits.
  */
-export async function execute<T>(trx: Kysely<DB>, app: App, opts: CommandOptions, fn: (tx: Tx) => Promise<T>) {
+export async function execute<T>(
+  trx: Kysely<DB>,
+  app: App,
+  opts: CommandOptions,
+  fn: (tx: Tx) => Promise<T>,
+  appendRecords: boolean,
+) {
   const tx = new Tx(trx, app, app.clock.now(), opts.actor)
   if (opts.idem && tx.locks) await lockKey(trx, opts.idem.userId, opts.idem.key)
   const value = await fn(tx)
   if (opts.idem)
     await completeKey(trx, opts.idem.userId, opts.idem.key, opts.idem.status, opts.idem.render(value), opts.idem.hash)
-  await tx.postPending()
-  return { value, touched: tx.touched, audit: tx.auditRecords }
+  const audit = await tx.finish(appendRecords)
+  return { value, touched: tx.touched, audit }
 }
 
 /** One command as its own transaction. */
 async function transaction<T>(app: App, opts: CommandOptions, fn: (tx: Tx) => Promise<T>) {
-  return writeTransaction(app.store, async (trx) => {
-    const r = await execute(trx, app, opts, fn)
-    await appendAudit(trx, app.store.caps, r.audit)
-    return r
-  })
+  return writeTransaction(app.store, (trx) => execute(trx, app, opts, fn, true))
 }
 
 /** Runs one command as one transaction; see the module comment. */

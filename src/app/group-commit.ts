@@ -68,7 +68,7 @@ export class GroupCommit {
         for (const job of batch) {
           await runSql(trx, 'savepoint cmd')
           try {
-            const r = await execute(trx, job.app, job.opts, job.fn)
+            const r = await execute(trx, job.app, job.opts, job.fn, false)
             await runSql(trx, 'release savepoint cmd')
             audit.push(...r.audit)
             outcomes.push({ ok: true, value: r.value, touched: r.touched })

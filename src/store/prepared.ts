@@ -14,7 +14,7 @@
  * send as a parameter is caught when the query is first compiled. A database with Kysely plugins (tests that watch
  * queries) gets the query built as usual, so the plugins see it.
  */
-import { type Compilable, CompiledQuery, type Kysely, type QueryResult } from 'kysely'
+import { type Compilable, CompiledQuery, type Kysely, type QueryResult, type RawBuilder } from 'kysely'
 import { directConnection, runOn } from './database.ts'
 import type { DB } from './schema.ts'
 
@@ -91,3 +91,6 @@ export function prepared<A extends object, O>(
     return db.executeQuery<O>(CompiledQuery.raw(plan.sql, parameters) as CompiledQuery<O>)
   }
 }
+
+/** A statement written with Kysely's `sql` tag, as a query that `prepared` can build and compile. */
+export const rawQuery = <O>(db: Kysely<DB>, q: RawBuilder<O>): Compilable<O> => ({ compile: () => q.compile(db) })

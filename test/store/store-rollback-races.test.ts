@@ -74,7 +74,7 @@ describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (ada
         const before = await loadContract(tx.db, d.cid)
         const decision = decideMilestone(before!.value, { type: 'fund', milestoneIds: [mid], credit: 0n }, tx.ctx())
         await tx.commitContract(before, decision, 'milestone.fund')
-        await tx.postPending() // journal entries are posted when a command's work is done: here, before it throws
+        await tx.writePending() // a command's last writes wait for its end (`Tx.finish`): here, before it throws
         inside = await rowCounts(tx.db)
         throw new Error('crash mid-command')
       }),

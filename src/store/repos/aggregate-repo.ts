@@ -83,21 +83,15 @@ const locks = {
   ),
 }
 type Update = { data: string; status: string; version: number; id: string; was: number }
+const updateQuery = (db: Kysely<DB>, table: Table, a: Update) =>
+  db
+    .updateTable(table)
+    .set({ data: a.data, status: a.status, version: a.version })
+    .where('id', '=', a.id)
+    .where('version', '=', a.was)
 const updates = {
-  offers: prepared((db, a: Update) =>
-    db
-      .updateTable('offers')
-      .set({ data: a.data, status: a.status, version: a.version })
-      .where('id', '=', a.id)
-      .where('version', '=', a.was),
-  ),
-  contracts: prepared((db, a: Update) =>
-    db
-      .updateTable('contracts')
-      .set({ data: a.data, status: a.status, version: a.version })
-      .where('id', '=', a.id)
-      .where('version', '=', a.was),
-  ),
+  offers: prepared((db, a: Update) => updateQuery(db, 'offers', a)),
+  contracts: prepared((db, a: Update) => updateQuery(db, 'contracts', a)),
 }
 
 /**
@@ -110,14 +104,20 @@ async function load<T>(db: Kysely<DB>, table: Table, id: string, lock = false): 
   return row ? { value: memo[table].get<T>(id, row.data), version: num(row.version) } : null
 }
 
+/** The text a value is saved as; the memo keeps the value with it (see `DecodedMemo`). */
+function encoded(table: Table, v: { id: string }): string {
+  const data = encodeAggregate(deepFreeze(v))
+  memo[table].put(v.id, data, v)
+  return data
+}
+
 async function save(
   db: Kysely<DB>,
   table: Table,
   v: { id: string; clientId: string; freelancerId: string; status: string; createdAt: number },
   version: number | null,
 ) {
-  const data = encodeAggregate(deepFreeze(v))
-  memo[table].put(v.id, data, v)
+  const data = encoded(table, v)
   if (version === null) {
     await db
       .insertInto(table)
@@ -141,20 +141,38 @@ export const loadOffer = (db: Kysely<DB>, id: string, lock = false) => load<Offe
 export const loadContract = (db: Kysely<DB>, id: string, lock = false) => load<Contract>(db, 'contracts', id, lock)
 export const saveOffer = (db: Kysely<DB>, o: Offer, version: number | null) => save(db, 'offers', o, version)
 
-const indexObjects = prepared((db, a: { rows: { id: string; contract_id: string }[] }) =>
+export const indexQuery = (db: Kysely<DB>, rows: IndexRow[]) =>
   db
     .insertInto('object_index')
-    .values(a.rows)
-    .onConflict((oc) => oc.column('id').doNothing()),
-)
+    .values(rows)
+    .onConflict((oc) => oc.column('id').doNothing())
+const indexObjects = prepared((db, a: { rows: IndexRow[] }) => indexQuery(db, a.rows))
+type IndexRow = { id: string; contract_id: string }
 
 /** `before`: the contract as read, so only objects new since then are added to the index. */
 export async function saveContract(db: Kysely<DB>, c: Contract, version: number | null, before?: Contract) {
   await save(db, 'contracts', c, version)
-  const known = new Set(before ? objectIds(before) : [])
-  const ids = objectIds(c).filter((id) => !known.has(id))
-  if (ids.length) await indexObjects(db, { rows: ids.map((id) => ({ id, contract_id: c.id })) })
+  const rows = newObjects(c, before)
+  if (rows.length) await indexObjects(db, { rows })
 }
+
+function newObjects(c: Contract, before: Contract | undefined): IndexRow[] {
+  const known = new Set(before ? objectIds(before) : [])
+  return objectIds(c)
+    .filter((id) => !known.has(id))
+    .map((id) => ({ id, contract_id: c.id }))
+}
+
+/**
+ * A contract's next version as the arguments of its row's update (`contractUpdateQuery`, which returns the row's id
+ * only when the version read is still the row's) and the index rows of its new objects — for a statement that
+ * writes it with other rows (`command-write.ts`).
+ */
+export function contractUpdate(c: Contract, version: number, before: Contract) {
+  const update = { data: encoded('contracts', c), status: c.status, version: version + 1, id: c.id, was: version }
+  return { update, index: newObjects(c, before) }
+}
+export const contractUpdateQuery = (db: Kysely<DB>, a: Update) => updateQuery(db, 'contracts', a).returning('id')
 
 const objectIds = (c: Contract) => [
   ...c.milestones.map((m) => m.id),

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { type Kysely, sql } from 'kysely'
 import { type Capabilities, writesInWith } from '../database.ts'
 import { AUDIT_CHAINS } from '../migrations.ts'
-import { prepared } from '../prepared.ts'
+import { prepared, rawQuery } from '../prepared.ts'
 import type { DB } from '../schema.ts'
 
 /** JSON with sorted keys: the same record always hashes the same. */
@@ -45,19 +45,16 @@ export async function appendAudit(
   db: Kysely<DB>,
   caps: Capabilities,
   records: readonly AuditInput[],
-  chain = caps.rowLocks ? 1 + Math.floor(Math.random() * AUDIT_CHAINS) : 1,
+  chain = chainFor(caps),
 ) {
   if (!records.length) return
   if (writesInWith(db) && records.length === 1) {
-    const a = records[0]!
-    const record = canonical({ id: a.id, at: a.at, actor: a.actor, action: a.action, target: a.target, data: a.data })
-    const { id, actor, action, target } = a
-    const { rows } = await appendOne(db, { id, at: BigInt(a.at), actor, action, target, record, chain })
-    if (rows.length !== 1) throw new Error(`the head row of audit chain ${chain} is missing`)
+    const { rows } = await appendOne(db, oneRecord(records[0]!, chain))
+    if (rows.length !== 1) throw missingHead(chain)
     return
   }
   const head = (await (caps.rowLocks ? headLocked : headOf)(db, { chain })).rows[0]
-  if (!head) throw new Error(`the head row of audit chain ${chain} is missing`)
+  if (!head) throw missingHead(chain)
   let prev = head.hash
   const rows = records.map((a) => {
     const record = canonical({ id: a.id, at: a.at, actor: a.actor, action: a.action, target: a.target, data: a.data })
@@ -85,6 +82,25 @@ export async function appendAudit(
   await moveHead(db, moved)
 }
 
+/** The chain a transaction appends to: one at random where several servers write (PostgreSQL), else the first. */
+export const chainFor = (caps: Capabilities) => (caps.rowLocks ? 1 + Math.floor(Math.random() * AUDIT_CHAINS) : 1)
+export const missingHead = (chain: number) => new Error(`the head row of audit chain ${chain} is missing`)
+
+/** One record as the arguments of `appendOneCtes`. */
+export type OneRecord = {
+  id: string
+  at: bigint
+  actor: string
+  action: string
+  target: string
+  record: string
+  chain: number
+}
+export function oneRecord(a: AuditInput, chain: number): OneRecord {
+  const record = canonical({ id: a.id, at: a.at, actor: a.actor, action: a.action, target: a.target, data: a.data })
+  return { id: a.id, at: BigInt(a.at), actor: a.actor, action: a.action, target: a.target, record, chain }
+}
+
 type Chain = { chain: number }
 const headQuery = (db: Kysely<DB>, a: Chain) =>
   db.selectFrom('audit_head').select(['hash', 'count']).where('id', '=', a.chain)
@@ -106,40 +122,24 @@ const moveHead = prepared((db, a: { chain: number; hash: string; count: bigint }
 )
 /**
  * PostgreSQL, a transaction's one record (a command's): the head locked and read, the record chained to it and the
- * head moved, in one statement — one round trip, with the head locked only from there to the commit. The hash is
- * `chainHash` computed by PostgreSQL (sha256 of the UTF-8 of the previous hash and the record, in hex); `verify`
- * checks it in JavaScript like any other. The head read is FOR UPDATE: after waiting for another transaction that
- * moved it, it reads the head that transaction left.
+ * head moved — three CTEs of one statement (`audit_moved` returns the head's id), so one round trip, with the head
+ * locked only from there to the commit. The hash is `chainHash` computed by PostgreSQL (sha256 of the UTF-8 of the
+ * previous hash and the record, in hex); `verify` checks it in JavaScript like any other. The head read is FOR
+ * UPDATE: after waiting for another transaction that moved it, it reads the head that transaction left.
  */
-const appendOne = prepared(
-  (db, a: { id: string; at: bigint; actor: string; action: string; target: string; record: string; chain: number }) =>
-    db
-      .with('head', (qc) => qc.selectFrom('audit_head').select('hash').where('id', '=', a.chain).forUpdate())
-      .with('rec', (qc) =>
-        qc
-          .insertInto('audit_log')
-          .columns(['id', 'at', 'actor', 'action', 'target', 'record', 'prev_hash', 'hash'])
-          .expression(
-            qc
-              .selectFrom('head')
-              .select([
-                sql<string>`${a.id}::text`.as('id'),
-                sql<bigint>`${a.at}::bigint`.as('at'),
-                sql<string>`${a.actor}::text`.as('actor'),
-                sql<string>`${a.action}::text`.as('action'),
-                sql<string>`${a.target}::text`.as('target'),
-                sql<string>`${a.record}::text`.as('record'),
-                'head.hash as prev_hash',
-                sql<string>`encode(sha256(convert_to(head.hash || ${a.record}::text, 'UTF8')), 'hex')`.as('hash'),
-              ]),
-          )
-          .returning('hash'),
-      )
-      .updateTable('audit_head')
-      .from('rec')
-      .set((eb) => ({ hash: eb.ref('rec.hash'), count: eb('audit_head.count', '+', 1n) }))
-      .where('audit_head.id', '=', a.chain)
-      .returning('audit_head.id'),
+export const appendOneCtes = (db: Kysely<DB>, a: OneRecord) => sql`audit_head_row as (${headQuery(db, a).forUpdate()}),
+  audit_record as (
+    insert into audit_log (id, at, actor, action, target, record, prev_hash, hash)
+    select ${a.id}::text, ${a.at}::bigint, ${a.actor}::text, ${a.action}::text, ${a.target}::text, ${a.record}::text,
+      h.hash, encode(sha256(convert_to(h.hash || ${a.record}::text, 'UTF8')), 'hex')
+    from audit_head_row h
+    returning hash),
+  audit_moved as (
+    update audit_head set hash = r.hash, count = audit_head.count + 1 from audit_record r
+    where audit_head.id = ${a.chain}
+    returning audit_head.id)`
+const appendOne = prepared((db, a: OneRecord) =>
+  rawQuery(db, sql<{ id: number }>`with ${appendOneCtes(db, a)} select id from audit_moved`),
 )
 /** PostgreSQL: the records and the head that now ends at them, in one statement. */
 const insertAndMoveHead = prepared((db, a: { rows: RecordRow[]; chain: number; hash: string; count: bigint }) =>

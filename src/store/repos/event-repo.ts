@@ -7,7 +7,7 @@ import { writesInWith } from '../database.ts'
 import { prepared } from '../prepared.ts'
 import { type DB, num } from '../schema.ts'
 
-type Big = bigint | number | string
+export type Big = bigint | number | string
 
 export interface NewEvent {
   readonly id: string
@@ -19,13 +19,9 @@ export interface NewEvent {
   readonly audience: readonly string[]
 }
 
-/**
- * All of a command's events in a few statements: the events (their sequence numbers come back), their recipients,
- * the endpoints of those recipients, and a delivery per matching endpoint.
- */
-export async function insertEvents(db: Kysely<DB>, events: readonly NewEvent[], newDeliveryId: () => string) {
-  if (!events.length) return
-  const eventRows = events.map((e) => ({
+/** A command's events as rows: the events, who receives each, and those recipients (for their endpoints). */
+export function eventRows(events: readonly NewEvent[]) {
+  const rows = events.map((e) => ({
     id: e.id,
     type: e.type,
     object_id: e.objectId,
@@ -35,21 +31,42 @@ export async function insertEvents(db: Kysely<DB>, events: readonly NewEvent[], 
   }))
   const audiences = events.flatMap((e) => [...new Set(e.audience)].map((user_id) => ({ event_id: e.id, user_id })))
   const users = [...new Set(audiences.map((r) => r.user_id))]
+  return { events: rows, audiences, users }
+}
+
+/**
+ * All of a command's events in a few statements: the events (their sequence numbers come back), their recipients,
+ * the endpoints of those recipients, and a delivery per matching endpoint.
+ */
+export async function insertEvents(db: Kysely<DB>, events: readonly NewEvent[], newDeliveryId: () => string) {
+  if (!events.length) return
+  const { events: eventRowsOf, audiences, users } = eventRows(events)
   let seqOf: Map<string, Big>
   let endpoints: Endpoint[]
   if (writesInWith(db) && audiences.length > 0 && audiences.length <= 500) {
-    const { rows } = await insertEventsWithRecipients(db, { events: eventRows, audiences, users })
+    const { rows } = await insertEventsWithRecipients(db, { events: eventRowsOf, audiences, users })
     seqOf = new Map(rows.filter((r) => r.endpoint === null).map((r) => [r.id!, r.seq!]))
     endpoints = rows
       .filter((r) => r.endpoint !== null)
       .map((r) => ({ id: r.endpoint!, user_id: r.user_id!, enabled_events: r.enabled_events! }))
   } else {
-    const { rows } = await insertEventRows(db, { rows: eventRows })
+    const { rows } = await insertEventRows(db, { rows: eventRowsOf })
     seqOf = new Map(rows.map((r) => [r.id, r.seq]))
     const recipients = audiences.map((a) => ({ user_id: a.user_id, event_seq: seqOf.get(a.event_id)! }))
     for (let i = 0; i < recipients.length; i += 500) await insertRecipients(db, { rows: recipients.slice(i, i + 500) })
     endpoints = users.length ? (await endpointsOf(db, { users })).rows : []
   }
+  await insertDeliveries(db, events, endpoints, seqOf, newDeliveryId)
+}
+
+/** A pending delivery of each event to each endpoint of its recipients that takes its type. */
+export async function insertDeliveries(
+  db: Kysely<DB>,
+  events: readonly NewEvent[],
+  endpoints: readonly Endpoint[],
+  seqOf: ReadonlyMap<string, Big>,
+  newDeliveryId: () => string,
+) {
   if (!endpoints.length) return
   const deliveries = events.flatMap((e) => {
     const audience = new Set(e.audience)
@@ -82,10 +99,10 @@ type EventRow = {
   data: string
   created_at: bigint
 }
-const insertEventRows = prepared((db, a: { rows: EventRow[] }) =>
-  db.insertInto('events').values(a.rows).returning(['id', 'seq']),
-)
-type Endpoint = { id: string; user_id: string; enabled_events: string }
+export const eventsQuery = (db: Kysely<DB>, rows: EventRow[]) =>
+  db.insertInto('events').values(rows).returning(['id', 'seq'])
+const insertEventRows = prepared((db, a: { rows: EventRow[] }) => eventsQuery(db, a.rows))
+export type Endpoint = { id: string; user_id: string; enabled_events: string }
 /**
  * PostgreSQL: the events and their recipients in one statement (one round trip). The recipients' insert is a
  * data-modifying WITH, which runs to completion whether or not the final SELECT reads it; that SELECT gives each
@@ -138,14 +155,15 @@ const insertEventsWithRecipients = prepared(
 )
 type RecipientRow = { user_id: string; event_seq: Big }
 const insertRecipients = prepared((db, a: { rows: RecipientRow[] }) => db.insertInto('event_recipients').values(a.rows))
-const endpointsOf = prepared((db, a: { users: string[] }) =>
+/** The enabled webhook endpoints of some users. */
+export const endpointsQuery = (db: Kysely<DB>, users: string[]) =>
   db
     .selectFrom('webhook_endpoints')
     .select(['id', 'user_id', 'enabled_events'])
-    .where('user_id', 'in', a.users)
+    .where('user_id', 'in', users)
     .where('enabled', '=', 1)
-    .where('deleted_at', 'is', null),
-)
+    .where('deleted_at', 'is', null)
+const endpointsOf = prepared((db, a: { users: string[] }) => endpointsQuery(db, a.users))
 
 /** A user's events, newest first, by cursor (an event id), optionally by type and contract. */
 export async function listEvents(

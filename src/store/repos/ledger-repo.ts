@@ -33,16 +33,15 @@ export const accountOfRow = (row: string) => {
 }
 
 /**
- * Writes a command's entries with a few statements whatever their number: the entries, their lines, and the
- * balance changes summed per account (one upsert: a statement may not update a row twice on PostgreSQL). A user
- * account left below zero by the whole command means a concurrent command spent the same money.
+ * A command's entries as rows: the entries, their lines, and the balance changes summed per account (one row per
+ * account: a statement may not update a row twice on PostgreSQL), or null when nothing moves.
  */
-export async function postEntries(db: Kysely<DB>, entries: readonly JournalEntry[], now: number) {
+export function postingRows(entries: readonly JournalEntry[], now: number): Postings | null {
   const posted = entries.filter((e) => {
     if (!isBalanced(e)) throw new Error(`unbalanced journal entry ${e.id}`)
     return e.lines.length > 0
   })
-  if (!posted.length) return
+  if (!posted.length) return null
   const at = BigInt(now)
   const entryRows = posted.map((e) => ({
     id: e.id,
@@ -76,10 +75,25 @@ export async function postEntries(db: Kysely<DB>, entries: readonly JournalEntry
       })
   }
   // in one order for every command: two commands that lock the same balance rows cannot deadlock (PostgreSQL)
-  const rows = [...delta.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, d]) => d)
-  const refuseNegative = (balances: { account: string; balance: Parameters<typeof big>[0] }[]) => {
-    for (const b of balances) if (isUserAccount(b.account) && big(b.balance) < 0n) throw new NegativeBalance(b.account)
-  }
+  const deltas = [...delta.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, d]) => d)
+  return { entries: entryRows, lines, deltas }
+}
+
+export type Postings = { entries: EntryRow[]; lines: LineRow[]; deltas: Delta[] }
+
+/** Throws `NegativeBalance` when a balance row written by a posting left a user account below zero. */
+export function refuseNegative(balances: readonly { account: string; balance: Parameters<typeof big>[0] }[]) {
+  for (const b of balances) if (isUserAccount(b.account) && big(b.balance) < 0n) throw new NegativeBalance(b.account)
+}
+
+/**
+ * Writes a command's entries with a few statements whatever their number (`postingRows`). A user account left below
+ * zero by the whole command means a concurrent command spent the same money.
+ */
+export async function postEntries(db: Kysely<DB>, entries: readonly JournalEntry[], now: number) {
+  const p = postingRows(entries, now)
+  if (!p) return
+  const { entries: entryRows, lines, deltas: rows } = p
   if (writesInWith(db) && entryRows.length <= CHUNK && lines.length <= CHUNK && rows.length <= CHUNK) {
     refuseNegative((await postAll(db, { entries: entryRows, lines, deltas: rows })).rows)
     return
@@ -91,7 +105,7 @@ export async function postEntries(db: Kysely<DB>, entries: readonly JournalEntry
 }
 
 /** rows per multi-row statement: far below both databases' limits on parameters per statement */
-const CHUNK = 500
+export const CHUNK = 500
 
 type EntryRow = {
   id: string
@@ -102,21 +116,24 @@ type EntryRow = {
   milestone_id: string | null
   created_at: bigint
 }
-const insertEntries = prepared((db, a: { rows: EntryRow[] }) => db.insertInto('journal_entries').values(a.rows))
+export const entriesQuery = (db: Kysely<DB>, rows: EntryRow[]) => db.insertInto('journal_entries').values(rows)
+const insertEntries = prepared((db, a: { rows: EntryRow[] }) => entriesQuery(db, a.rows))
 type LineRow = { entry_id: string; account: string; currency: string; amount: bigint; created_at: bigint }
-const insertLines = prepared((db, a: { rows: LineRow[] }) => db.insertInto('journal_lines').values(a.rows))
+export const linesQuery = (db: Kysely<DB>, rows: LineRow[]) => db.insertInto('journal_lines').values(rows)
+const insertLines = prepared((db, a: { rows: LineRow[] }) => linesQuery(db, a.rows))
 type Delta = { account: string; currency: string; balance: bigint; user_id: string | null }
-const addToBalances = prepared((db, a: { rows: Delta[] }) =>
+/** The balance changes added to their rows (created at the first posting), with the balances they leave. */
+export const balancesQuery = (db: Kysely<DB>, rows: Delta[]) =>
   db
     .insertInto('accounts')
-    .values(a.rows)
+    .values(rows)
     .onConflict((oc) =>
       oc
         .columns(['account', 'currency'])
         .doUpdateSet((eb) => ({ balance: eb('accounts.balance', '+', eb.ref('excluded.balance')) })),
     )
-    .returning(['account', 'balance']),
-)
+    .returning(['account', 'balance'])
+const addToBalances = prepared((db, a: { rows: Delta[] }) => balancesQuery(db, a.rows))
 /** PostgreSQL: the entries, their lines and the balance changes (as `addToBalances`) in one statement. */
 const postAll = prepared((db, a: { entries: EntryRow[]; lines: LineRow[]; deltas: Delta[] }) =>
   db

@@ -12,7 +12,8 @@ export interface DueTimer extends TimerSpec {
   readonly attempts: number
 }
 
-export async function applyTimers(db: Kysely<DB>, changes: TimerChanges, now: number) {
+/** A command's timer changes as rows to set and keys to delete. */
+export function timerRows(changes: TimerChanges, now: number): { keys: string[]; rows: TimerRow[] } {
   // one row per key (a statement may not update a row twice on PostgreSQL): the last setting wins
   const rows = [...new Map(changes.set.map((t) => [t.key, t])).values()].map((t) => ({
     key: t.key,
@@ -22,9 +23,13 @@ export async function applyTimers(db: Kysely<DB>, changes: TimerChanges, now: nu
     attempts: 0,
     created_at: BigInt(now),
   }))
-  // a timer cancelled and set again is only set: the statement below then never deletes a row it also writes
+  // a timer cancelled and set again is only set: one statement then never deletes a row it also writes
   const setKeys = new Set(rows.map((r) => r.key))
-  const keys = changes.cancel.filter((k) => !setKeys.has(k))
+  return { keys: changes.cancel.filter((k) => !setKeys.has(k)), rows }
+}
+
+export async function applyTimers(db: Kysely<DB>, changes: TimerChanges, now: number) {
+  const { keys, rows } = timerRows(changes, now)
   if (writesInWith(db) && keys.length && rows.length && keys.length <= 500 && rows.length <= 500) {
     await cancelAndSetTimers(db, { keys, rows })
     return
@@ -33,8 +38,16 @@ export async function applyTimers(db: Kysely<DB>, changes: TimerChanges, now: nu
   for (let i = 0; i < rows.length; i += 500) await setTimers(db, { rows: rows.slice(i, i + 500) })
 }
 
-const deleteTimers = prepared((db, a: { keys: string[] }) => db.deleteFrom('timers').where('key', 'in', a.keys))
-type TimerRow = { key: string; kind: string; run_at: bigint; payload: string; attempts: number; created_at: bigint }
+export const deleteTimersQuery = (db: Kysely<DB>, keys: string[]) => db.deleteFrom('timers').where('key', 'in', keys)
+const deleteTimers = prepared((db, a: { keys: string[] }) => deleteTimersQuery(db, a.keys))
+export type TimerRow = {
+  key: string
+  kind: string
+  run_at: bigint
+  payload: string
+  attempts: number
+  created_at: bigint
+}
 /** A timer set again replaces the row of its key, lease and last error included. */
 const replace = (oc: OnConflictBuilder<DB, 'timers'>) =>
   oc.column('key').doUpdateSet((eb) => ({
@@ -46,7 +59,9 @@ const replace = (oc: OnConflictBuilder<DB, 'timers'>) =>
     lease_owner: null,
     last_error: null,
   }))
-const setTimers = prepared((db, a: { rows: TimerRow[] }) => db.insertInto('timers').values(a.rows).onConflict(replace))
+export const setTimersQuery = (db: Kysely<DB>, rows: TimerRow[]) =>
+  db.insertInto('timers').values(rows).onConflict(replace)
+const setTimers = prepared((db, a: { rows: TimerRow[] }) => setTimersQuery(db, a.rows))
 /** PostgreSQL: the cancelled timers deleted and the new ones set in one statement (one round trip). */
 const cancelAndSetTimers = prepared((db, a: { keys: string[]; rows: TimerRow[] }) =>
   db
