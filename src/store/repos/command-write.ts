@@ -7,9 +7,10 @@
  * held, each event's sequence number, the endpoints, the balances left and the head moved.
  *
  * Every part runs to completion, whatever the others do; a version that no longer holds or a user balance left
- * below zero throws afterwards, which rolls the transaction back with all of it. Locks are taken in the order of the
- * statement's final SELECT — balance rows (sorted, `postingRows`), then the audit head — in every command, as when
- * they were separate statements.
+ * below zero throws afterwards, which rolls the transaction back with all of it. Rows are locked in the order of the
+ * statement's final SELECT — the contract's (already locked by its read), its timers', the balance rows (sorted,
+ * `postingRows`), then the audit head — in every command, as when they were separate statements; the rest are new
+ * rows (events, recipients, journal entries and lines, index rows).
  */
 import { type Kysely, type RawBuilder, sql } from 'kysely'
 import type { Contract } from '../../domain/contract-model.ts'
@@ -130,8 +131,16 @@ const writeAll = prepared((db, a: Args) => {
     sql`select 'contract'::text as k, id, null::bigint as n, null::text as u, null::text as e from contract`,
   ]
   if (a.index.length) ctes.push(sql`object_index_rows as (${indexQuery(db, a.index)})`)
-  if (a.keys.length) ctes.push(sql`timers_cancelled as (${deleteTimersQuery(db, a.keys)})`)
-  if (a.rows.length) ctes.push(sql`timers_set as (${setTimersQuery(db, a.rows)})`)
+  // the timers are read by the final SELECT, only so that their rows are locked before the balances and the audit
+  // head (a data-modifying WITH that nothing reads runs after the SELECT), as when they were separate statements
+  if (a.keys.length) {
+    ctes.push(sql`timers_cancelled as (${deleteTimersQuery(db, a.keys).returning('key')})`)
+    out.push(sql`select 'timer', key, null, null, null from timers_cancelled`)
+  }
+  if (a.rows.length) {
+    ctes.push(sql`timers_set as (${setTimersQuery(db, a.rows).returning('key')})`)
+    out.push(sql`select 'timer', key, null, null, null from timers_set`)
+  }
   if (a.events.length) {
     ctes.push(sql`ev as (${eventsQuery(db, a.events)})`)
     out.push(sql`select 'event', id, seq, null, null from ev`)
