@@ -4,9 +4,12 @@
  * in a parameter is refused.
  */
 import { sql } from 'kysely'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store } from '../../src/store/database.ts'
+import { namedStatements } from '../../src/store/postgres/postgres-store.ts'
 import { prepared } from '../../src/store/prepared.ts'
+import { PG_URL } from '../support/harness.ts'
 import { ADAPTERS, tag, UNICODE } from './store-fixtures.ts'
 
 type Row = { account: string; currency: string; balance: bigint; user_id: string | null }
@@ -88,5 +91,26 @@ describe.each(ADAPTERS.map((make) => make()))('prepared queries on $name', (adap
         .where(sql.raw(String(a.n)), '=', 1),
     )
     await expect(inlined(store.db, { n: 1 })).rejects.toThrow(/not sent as parameters/)
+  })
+})
+
+describe.skipIf(!PG_URL)('named statements on the PostgreSQL server', () => {
+  it('prepares each text once per connection, up to a number of texts, then sends new ones unnamed', async () => {
+    const client = new pg.Client({ connectionString: PG_URL! })
+    await client.connect()
+    try {
+      namedStatements(client, 2)
+      const add = async (k: number, n: number) =>
+        (await client.query<{ v: number }>(`select $1::int + ${k} as v`, [n])).rows[0]?.v
+      expect([await add(1, 10), await add(2, 10), await add(3, 10), await add(1, 20), await add(3, 20)]).toEqual([
+        11, 12, 13, 21, 23,
+      ])
+      const { rows } = await client.query<{ statement: string }>(
+        'select statement from pg_prepared_statements order by statement',
+      )
+      expect(rows.map((r) => r.statement)).toEqual(['select $1::int + 1 as v', 'select $1::int + 2 as v'])
+    } finally {
+      await client.end()
+    }
   })
 })
