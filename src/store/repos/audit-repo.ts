@@ -57,18 +57,9 @@ export async function appendAudit(
   if (!head) throw missingHead(chain)
   let prev = head.hash
   const rows = records.map((a) => {
-    const record = canonical({ id: a.id, at: a.at, actor: a.actor, action: a.action, target: a.target, data: a.data })
-    const hash = chainHash(prev, record)
-    const row = {
-      id: a.id,
-      at: BigInt(a.at),
-      actor: a.actor,
-      action: a.action,
-      target: a.target,
-      record,
-      prev_hash: prev,
-      hash,
-    }
+    const fields = recordFields(a)
+    const hash = chainHash(prev, fields.record)
+    const row = { ...fields, prev_hash: prev, hash }
     prev = hash
     return row
   })
@@ -86,36 +77,23 @@ export async function appendAudit(
 export const chainFor = (caps: Capabilities) => (caps.rowLocks ? 1 + Math.floor(Math.random() * AUDIT_CHAINS) : 1)
 export const missingHead = (chain: number) => new Error(`the head row of audit chain ${chain} is missing`)
 
-/** One record as the arguments of `appendOneCtes`. */
-export type OneRecord = {
-  id: string
-  at: bigint
-  actor: string
-  action: string
-  target: string
-  record: string
-  chain: number
-}
-export function oneRecord(a: AuditInput, chain: number): OneRecord {
+/** A record's columns but its place in the chain; `record` is its canonical text, which the hash covers. */
+type RecordFields = { id: string; at: bigint; actor: string; action: string; target: string; record: string }
+function recordFields(a: AuditInput): RecordFields {
   const record = canonical({ id: a.id, at: a.at, actor: a.actor, action: a.action, target: a.target, data: a.data })
-  return { id: a.id, at: BigInt(a.at), actor: a.actor, action: a.action, target: a.target, record, chain }
+  return { id: a.id, at: BigInt(a.at), actor: a.actor, action: a.action, target: a.target, record }
 }
+
+/** One record as the arguments of `appendOneCtes`. */
+export type OneRecord = RecordFields & { chain: number }
+export const oneRecord = (a: AuditInput, chain: number): OneRecord => ({ ...recordFields(a), chain })
 
 type Chain = { chain: number }
 const headQuery = (db: Kysely<DB>, a: Chain) =>
   db.selectFrom('audit_head').select(['hash', 'count']).where('id', '=', a.chain)
 const headOf = prepared(headQuery)
 const headLocked = prepared((db, a: Chain) => headQuery(db, a).forUpdate())
-type RecordRow = {
-  id: string
-  at: bigint
-  actor: string
-  action: string
-  target: string
-  record: string
-  prev_hash: string
-  hash: string
-}
+type RecordRow = RecordFields & { prev_hash: string; hash: string }
 const insertRecords = prepared((db, a: { rows: RecordRow[] }) => db.insertInto('audit_log').values(a.rows))
 const moveHead = prepared((db, a: { chain: number; hash: string; count: bigint }) =>
   db.updateTable('audit_head').set({ hash: a.hash, count: a.count }).where('id', '=', a.chain),
