@@ -182,6 +182,25 @@ describe('amendments', () => {
     })
   })
 
+  it('by_entry: an edit that states an amount must agree with entries × unit_price (SPEC §4)', () => {
+    const c = contractOf(entryTerms(1_000n, 3))
+    const id = ms(c).id
+    const e = errorOf(() => onContract(c, amend({ edit: [{ milestoneId: id, entries: 5, amount: 999_999n }] }), CLIENT))
+    expect([e.code, e.param]).toEqual(['amount_invalid', 'edit[0].amount'])
+    const p = onContract(c, amend({ edit: [{ milestoneId: id, entries: 5, amount: 5_000n }] }), CLIENT).contract
+    expect(p.amendments[0]!.edit[0]).toMatchObject({ entries: 5, amount: 5_000n })
+  })
+
+  it('a due date must be a date of the calendar, in an added line and in an edit', () => {
+    const c = base()
+    const bad = (o: Parameters<typeof amend>[0]) => errorOf(() => onContract(c, amend(o), CLIENT))
+    expect(bad({ add: [line(30_000n, { dueDate: '2030-02-30' })] }).param).toBe('add[0].due_date')
+    const e = bad({ edit: [{ milestoneId: ms(c).id, dueDate: '2030-13-01' }] })
+    expect([e.code, e.param]).toEqual(['parameter_invalid', 'edit[0].due_date'])
+    const ok = onContract(c, amend({ edit: [{ milestoneId: ms(c).id, dueDate: '2032-02-29' }] }), CLIENT).contract
+    expect(ok.amendments[0]!.edit[0]).toMatchObject({ dueDate: '2032-02-29' })
+  })
+
   it('a funded milestone is frozen, at proposal and at acceptance', () => {
     const c = base()
     const a = ms(c).id

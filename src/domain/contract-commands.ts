@@ -8,7 +8,7 @@ import { type ContractDecision, ContractWork, dormancyAt } from './contract-work
 import { resolve, toArbitration } from './dispute-commands.ts'
 import { badState, fail } from './errors.ts'
 import { minimumMilestone } from './money.ts'
-import { lineAmount, type MilestoneInput } from './terms.ts'
+import { checkDueDate, lineAmount, type MilestoneInput } from './terms.ts'
 import type { DecisionContext, TimerSpec } from './types.ts'
 
 export type ContractCommand =
@@ -89,9 +89,11 @@ function proposeAmendment(
     return lineAmount(a, i, w.c, min, 'add')
   })
   const edit = cmd.edit.map((e, i) => {
-    const amount = w.c.paymentMode === 'by_entry' && e.entries !== undefined ? null : (e.amount ?? null)
+    checkDueDate(e.dueDate, `edit[${i}].due_date`)
+    const amount = e.amount ?? null
     if (amount !== null || e.entries !== undefined) {
       const m = w.milestone(e.milestoneId)
+      // by_entry: the amount is entries × unit_price; a stated amount must agree with it (SPEC §4)
       const checked = lineAmount(
         { ...m, amount: amount ?? (w.c.paymentMode === 'by_entry' ? null : m.amount), entries: e.entries ?? m.entries },
         i,

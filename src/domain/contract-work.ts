@@ -325,10 +325,14 @@ function sameFields(a: object, b: object): boolean {
   return true
 }
 
-/** Dormant: the due date (its end, UTC) has passed and nothing happened for 90 days (SPEC §5). */
+/**
+ * Dormant: the due date (its end, UTC) has passed and nothing happened for 90 days (SPEC §5). A due date that is no
+ * day of the calendar (stored before terms checked it) counts from the last activity alone, never as no time.
+ */
 export function dormancyAt(m: Pick<Milestone, 'dueDate' | 'lastActivityAt'>): number {
   const dueEnd = Date.parse(`${m.dueDate}T00:00:00Z`) + DAY_MS
-  return Math.max(dueEnd, m.lastActivityAt + DORMANCY_MS)
+  const quiet = m.lastActivityAt + DORMANCY_MS
+  return Number.isFinite(dueEnd) ? Math.max(dueEnd, quiet) : quiet
 }
 
 export const requireAmount = (x: bigint, max: bigint, param: string) => {

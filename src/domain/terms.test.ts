@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { lineAmount, type TermsInput, validateTerms } from './terms.ts'
+import { isCalendarDate, lineAmount, type TermsInput, validateTerms } from './terms.ts'
 import { errorOf, line, POLICY, termsInput } from './test-support.ts'
 
 const validate = (extra: Partial<TermsInput>) => validateTerms(termsInput(extra), POLICY)
@@ -173,5 +173,27 @@ describe('lineAmount (used by amendments)', () => {
     expect(lineAmount(line(null, { entries: 3 }), 2, byEntry, 500n).amount).toBe(3000n)
     expect(errorOf(() => lineAmount(line(2999n, { entries: 3 }), 2, byEntry, 500n)).param).toBe('milestones[2].amount')
     expect(lineAmount(line(700n), 0, { paymentMode: 'by_milestone', unitPrice: null }, 500n).amount).toBe(700n)
+  })
+})
+
+describe('due dates', () => {
+  it('are days of the calendar: months 1–12, the days of that month, February 29 in leap years only', () => {
+    for (const d of ['2025-01-31', '2024-02-29', '2000-02-29', '2030-12-31']) expect(isCalendarDate(d), d).toBe(true)
+    for (const d of [
+      '2025-13-01',
+      '2025-00-10',
+      '2025-02-29',
+      '1900-02-29',
+      '2025-04-31',
+      '2025-01-00',
+      '2025-1-01',
+      '',
+    ])
+      expect(isCalendarDate(d), d).toBe(false)
+  })
+
+  it('a line whose due date is no date is refused naming it', () => {
+    const e = errorOf(() => validate({ milestones: [line(10_000n, { dueDate: '2025-02-30' })] }))
+    expect([e.code, e.param]).toEqual(['parameter_invalid', 'milestones[0].due_date'])
   })
 })

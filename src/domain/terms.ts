@@ -72,6 +72,22 @@ export function validateTerms(input: TermsInput, policy: TermsPolicy): Terms {
   return { ...input, milestones }
 }
 
+/**
+ * Whether `s` is a day of the calendar written YYYY-MM-DD: the HTTP schema checks the shape only, and a date such as
+ * 2025-13-01 or 2025-02-30 would otherwise reach the dormancy clock as no time at all (SPEC §4, §5).
+ */
+export function isCalendarDate(s: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false
+  const ms = Date.parse(`${s}T00:00:00Z`)
+  return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 10) === s
+}
+
+export function checkDueDate(dueDate: string | null | undefined, param: string) {
+  if (dueDate != null && !isCalendarDate(dueDate)) {
+    throw new DomainError('parameter_invalid', `${param} is not a date of the calendar (YYYY-MM-DD).`, param)
+  }
+}
+
 /** Validates one milestone line against the contract's mode (also used by amendments). */
 export function lineAmount(
   m: MilestoneInput,
@@ -81,6 +97,7 @@ export function lineAmount(
   list = 'milestones',
 ) {
   const param = `${list}[${i}]`
+  checkDueDate(m.dueDate, `${param}.due_date`)
   let amount = m.amount
   if (t.paymentMode === 'by_entry') {
     if (m.entries === null) throw bad(`${param}.entries`, 'by_entry milestones say how many entries they cover.')

@@ -307,6 +307,11 @@ describe('dormancy (due date passed and 90 days without activity)', () => {
     expect(setOf(far, 'dormancy')[0]!.runAt).toBe(Date.UTC(2026, 0, 1))
   })
 
+  it('a stored due date that is no day of the calendar counts from the last activity, never as no time', () => {
+    const d = fund(newContract({}, [{ dueDate: '2025-13-01' }]))
+    expect(setOf(d, 'dormancy')[0]!.runAt).toBe(T0 + 90 * DAY_MS)
+  })
+
   it('is not set on fund without a due date', () => {
     const d = fund(newContract())
     expect(setOf(d, 'dormancy')).toEqual([])

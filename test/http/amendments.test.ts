@@ -132,6 +132,12 @@ describe.each(DATABASES)('amendments on %s', (kind) => {
       'add[0].amount',
     )
     expectError(
+      await post(env, d.client.token, url, { edit: [{ id: d.ids[0], due_date: '2031-02-29' }] }),
+      400,
+      'parameter_invalid',
+      'edit[0].due_date',
+    )
+    expectError(
       await post(env, d.client.token, url, { add: [{ title: 'Dep', amount: 1_000, deposit: true }] }),
       400,
       'terms_invalid',

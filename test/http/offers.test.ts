@@ -141,6 +141,15 @@ describe.each(DATABASES)('offers on %s', (kind) => {
       'parameter_invalid',
       'milestones[0].due_date',
     )
+    // the right shape but no day of the calendar: refused before it can reach the dormancy clock
+    for (const due_date of ['2026-13-01', '2026-02-29'])
+      expectError(
+        await open({ milestones: [{ title: 'x', amount: 1_000, due_date }] }),
+        400,
+        'parameter_invalid',
+        'milestones[0].due_date',
+      )
+    ok(await open({ milestones: [{ title: 'x', amount: 1_000, due_date: '2028-02-29' }] }), 201)
     expectError(await open({ milestones: [{ title: 'x' }] }), 400, 'parameter_missing', 'milestones[0].amount')
     expectError(await open({ unit_price: 1_000 }), 400, 'terms_invalid', 'unit_price')
   })
