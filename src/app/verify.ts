@@ -58,15 +58,24 @@ export async function verify(store: Store): Promise<VerifyReport> {
   for (const [cur, total] of perCurrency) if (total !== 0n) say(`accounts in ${cur} sum to ${total}, not zero`)
 
   let milestones = 0
+  const escrows = new Set<string>() // the escrow account of every milestone, in its contract's currency
   const contracts = await db.selectFrom('contracts').select('data').execute()
   for (const row of contracts) {
     const c = decode<Contract>(row.data)
     for (const m of c.milestones) {
       milestones++
+      escrows.add(`escrow:${m.id}|${c.currency}`)
       const held = accountBalance.get(`escrow:${m.id}|${c.currency}`) ?? 0n
       if (held !== m.escrow + m.escrowFee)
         say(`escrow:${m.id} holds ${held} but the milestone reports ${m.escrow} + fee ${m.escrowFee}`)
       if (isTerminal(m.state) && held !== 0n) say(`escrow:${m.id} holds ${held} although the milestone is ${m.state}`)
+    }
+  }
+  // money in an escrow that no milestone accounts for: an unknown milestone, or another currency than its contract's
+  for (const [key, held] of accountBalance) {
+    if (key.startsWith('escrow:') && held !== 0n && !escrows.has(key)) {
+      const [account, currency] = key.split('|')
+      say(`${account} holds ${held} in ${currency}, which is no milestone's escrow in that currency`)
     }
   }
 

@@ -229,6 +229,28 @@ describe('verify names what was corrupted by hand', () => {
     )
     await unforge('je_forged2', PLATFORM, escrow(released.id))
     await expectOk()
+
+    // Money in an escrow that no milestone accounts for: a milestone that does not exist, and a real milestone's
+    // escrow in another currency than its contract's (KWD).
+    await forge('je_forged3', PLATFORM, escrow('ms_nosuchmilestone'))
+    const ghost = await expectProblems(
+      /^escrow:ms_nosuchmilestone holds 1 in KWD, which is no milestone's escrow in that currency$/,
+    )
+    expect(ghost.problems).toHaveLength(1)
+    await unforge('je_forged3', PLATFORM, escrow('ms_nosuchmilestone'))
+    await expectOk()
+    await sql`UPDATE journal_lines SET currency = 'EUR' WHERE entry_id IN (SELECT id FROM journal_entries WHERE kind = 'fund') AND account = ${escrow(funded.id)}`.execute(
+      db(),
+    )
+    await sql`UPDATE accounts SET currency = 'EUR' WHERE account = ${escrow(funded.id)}`.execute(db())
+    await expectProblems(
+      new RegExp(
+        `^escrow:${esc(funded.id)} holds ${funded.held} in EUR, which is no milestone's escrow in that currency$`,
+      ),
+    )
+    await sql`UPDATE journal_lines SET currency = 'KWD' WHERE account = ${escrow(funded.id)}`.execute(db())
+    await sql`UPDATE accounts SET currency = 'KWD' WHERE account = ${escrow(funded.id)}`.execute(db())
+    await expectOk()
   })
 
   it('`tranche verify` exits 0 on the good database and 1 on a corrupted one, printing what is wrong', async () => {
