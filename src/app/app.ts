@@ -95,6 +95,7 @@ export class Tx {
    * Journal entries of the command. They are posted when the rest of its work is written (`writePending`): posting
    * changes balance rows, which PostgreSQL keeps locked until the commit, and a user's balance row is shared by all
    * that user's contracts — so it is locked for the last moment of a transaction only, not for all its round trips.
+   * A balance read later in the same command does not see them until `writePending` has run.
    */
   async entries(entries: readonly JournalEntry[]) {
     this.pendingEntries.push(...entries)

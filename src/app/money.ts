@@ -100,6 +100,7 @@ export async function releaseHold(tx: Tx, payload: Record<string, string>) {
       milestoneId: null,
     },
   ])
+  await tx.writePending() // the event tells the balances with this release in them
   const avail = await balanceOf(tx.db, available(userId), currency)
   const pend = await balanceOf(tx.db, `user:${userId}:pending`, currency)
   const object = {

@@ -200,6 +200,9 @@ describe.each(DATABASES)('milestones on %s', (kind) => {
     expect(await balance(env, d.freelancer.token)).toEqual({ available: 90_000, pending: 0 })
     expect((await eventTypes(env, d.freelancer.token))[0]).toBe('balance.available')
     expect(await eventTypes(env, d.client.token)).not.toContain('balance.available')
+    // the event tells the balances after the hold is over, not before
+    const [event] = ok(await get(env, d.freelancer.token, '/v1/events?limit=1')).data as { data: { object: unknown } }[]
+    expect(event!.data.object).toMatchObject({ object: 'balance', available: 90_000, pending: 0, amount: 90_000 })
   })
 
   it('approves part: the rest becomes a refund request; accepting it refunds principal and its fee', async () => {
