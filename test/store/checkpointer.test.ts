@@ -63,6 +63,40 @@ describe('the WAL checkpointer', () => {
     again.close()
   })
 
+  it('waits for an open transaction without spinning, then restarts the WAL', async () => {
+    const db = new Database(tempDb())
+    db.pragma('journal_mode = WAL')
+    let looks = 0
+    const pragmas: string[] = []
+    const restart = restartWal(
+      {
+        get inTransaction() {
+          looks++
+          return db.inTransaction
+        },
+        get open() {
+          return db.open
+        },
+        pragma: (source: string) => {
+          pragmas.push(source)
+          return db.pragma(source)
+        },
+      },
+      5000,
+    )
+    db.exec('begin immediate')
+    restart()
+    await new Promise((r) => setTimeout(r, 100)) // a command waiting on a slow answer inside its transaction
+    expect(pragmas).toEqual([])
+    // a few looks a millisecond at most (setImmediate would look tens of thousands of times in 100 ms)
+    expect(looks).toBeGreaterThan(0)
+    expect(looks).toBeLessThan(300)
+    db.exec('commit')
+    await new Promise((r) => setTimeout(r, 20))
+    expect(pragmas).toContain('wal_checkpoint(RESTART)')
+    db.close()
+  })
+
   it('keeps the WAL bounded when commits come back to back, with only rare turns of the event loop', async () => {
     const path = tempDb()
     const db = new Database(path)

@@ -95,7 +95,9 @@ export function restartWal(db: Connection, busyTimeoutMs: number): () => void {
       return
     }
     if (db.inTransaction) {
-      setImmediate(run)
+      // a command may wait long inside its transaction (a payment rail's answer): look again in a moment, without
+      // turning the event loop around on nothing in the meantime
+      setTimeout(run, 1)
       return
     }
     pending = false
