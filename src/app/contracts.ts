@@ -51,8 +51,9 @@ export async function milestoneCommand(
       target,
       cmd.type.includes('refund_') ? 'refund request' : 'milestone',
       async (c) => {
+        // the client's credit pays a funding and a bonus first
         const credit =
-          cmd.type === 'fund' || cmd.type === 'approve'
+          cmd.type === 'fund' || (cmd.type === 'approve' && cmd.bonus !== null)
             ? await spendableBalance(tx.db, available(c.clientId), c.currency, tx.locks)
             : 0n
         return decideMilestone(c, { ...cmd, credit } as MilestoneCommand, tx.ctx())

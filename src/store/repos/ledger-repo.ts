@@ -1,8 +1,8 @@
 /** Journal entries, their lines and the account balances they maintain (SPEC §7). */
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import { isBalanced, isUserAccount, type JournalEntry } from '../../domain/ledger.ts'
 import { writesInWith } from '../database.ts'
-import { prepared } from '../prepared.ts'
+import { prepared, rawQuery } from '../prepared.ts'
 import { big, type DB } from '../schema.ts'
 
 /** A user account would go below zero: a concurrent command spent the same money; the command is retried. */
@@ -74,7 +74,8 @@ export function postingRows(entries: readonly JournalEntry[], now: number): Post
         user_id: userOf(l.account),
       })
   }
-  // in one order for every command: two commands that lock the same balance rows cannot deadlock (PostgreSQL)
+  // in one order for every command: two commands that lock the same balance rows cannot deadlock (PostgreSQL); no
+  // command locks one earlier (spenders take turns on another lock: `spendableBalance`)
   const deltas = [...delta.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, d]) => d)
   return { entries: entryRows, lines, deltas }
 }
@@ -175,28 +176,37 @@ export async function sharedBalance(db: Kysely<DB>, account: string) {
   return rows.map((r) => ({ currency: r.currency, balance: big(r.balance) }))
 }
 
-/** A user or escrow account's balance; with `lock` (row-lock databases) it stays locked until the transaction ends. */
-export async function balanceOf(db: Kysely<DB>, account: string, currency: string, lock = false): Promise<bigint> {
-  const { rows } = await (lock ? balanceLocked : balance)(db, { account, currency })
+/** A user or escrow account's balance. */
+export async function balanceOf(db: Kysely<DB>, account: string, currency: string): Promise<bigint> {
+  const { rows } = await balance(db, { account, currency })
   return big(rows[0]?.balance)
 }
 
 /**
- * The balance of a user's account that a command may spend. With `lock`, the row is locked (and read again) only
- * when there is something to spend: a user's balance row is shared by all their contracts, and a command that
- * locked it would hold every other command of that user back until it commits. An empty balance needs no lock —
- * the command spends none of it, and money arriving meanwhile only stays unspent.
+ * The balance of a user's account that a command may spend. With `lock` (row-lock databases), the spenders of one
+ * account take turns: when there is something to spend, the command takes a lock on spending from the account (a
+ * transaction-scoped advisory lock) and reads the balance again. Only spenders lower an available balance, so what
+ * it reads stays spendable until it commits. The balance row itself is locked only when the command posts to it,
+ * in the one order of all postings (`postEntries`): locked here, ahead of the rows the command posts to that sort
+ * before it, it could deadlock with a command on another of the user's contracts that posts to it without spending
+ * (a settlement refunding the client). An empty balance needs no lock — the command spends none of it, and money
+ * arriving meanwhile only stays unspent.
  */
 export async function spendableBalance(db: Kysely<DB>, account: string, currency: string, lock: boolean) {
   const seen = await balanceOf(db, account, currency)
-  return lock && seen > 0n ? balanceOf(db, account, currency, true) : seen
+  if (!lock || seen <= 0n) return seen
+  await spendLock(db, { key: `spend ${account} ${currency}` })
+  return balanceOf(db, account, currency)
 }
+
+const spendLock = prepared((db, a: { key: string }) =>
+  rawQuery(db, sql`select pg_advisory_xact_lock(hashtextextended(${a.key}, 0))`),
+)
 
 type AccountKey = { account: string; currency: string }
 const balanceQuery = (db: Kysely<DB>, a: AccountKey) =>
   db.selectFrom('accounts').select('balance').where('account', '=', a.account).where('currency', '=', a.currency)
 const balance = prepared(balanceQuery)
-const balanceLocked = prepared((db, a: AccountKey) => balanceQuery(db, a).forUpdate())
 
 /** A user's balances per currency: available and pending. */
 export async function userBalances(db: Kysely<DB>, userId: string) {
