@@ -136,7 +136,25 @@ export class LoginLimiter {
       fail('rate_limited', 'Too many failed logins; try again in a few minutes.')
     }
   }
-  fail(keys: string[], now = Date.now()) {
+  /**
+   * Counts an attempt as failed before its password is checked, and returns what forgives it once the password
+   * matched: checking is slow and asynchronous, so guesses sent together would otherwise all pass `check` before
+   * the first of them was counted.
+   */
+  attempt(keys: string[], now = Date.now()): () => void {
+    this.check(keys, now)
+    this.fail(keys, now)
+    return () => {
+      for (const k of keys) {
+        const list = this.failures.get(k)
+        const i = list ? list.lastIndexOf(now) : -1
+        if (i < 0) continue
+        list!.splice(i, 1)
+        if (!list!.length) this.failures.delete(k)
+      }
+    }
+  }
+  private fail(keys: string[], now: number) {
     for (const k of keys) {
       const list = this.recent(k, now)
       list.push(now)
@@ -156,17 +174,15 @@ export class LoginLimiter {
 export async function login(app: App, limiter: LoginLimiter, input: { email: string; password: string; ip: string }) {
   // The account key is the email as looked up (trimmed, lower case): padding it must not open a fresh counter.
   const keys = [`email:${input.email.trim().toLowerCase()}`, `ip:${input.ip}`]
-  limiter.check(keys)
+  const forgive = limiter.attempt(keys)
   const user = await app.store.db
     .selectFrom('users')
     .selectAll()
     .where('email_lower', '=', input.email.trim().toLowerCase())
     .executeTakeFirst()
   const ok = user ? await argonVerify(user.password_hash, input.password).catch(() => false) : false
-  if (!user || !ok) {
-    limiter.fail(keys)
-    return fail('invalid_credentials', 'The email and password do not match.')
-  }
+  if (!user || !ok) return fail('invalid_credentials', 'The email and password do not match.')
+  forgive()
   const token = newSecret('tks')
   const now = Date.now()
   await app.store.db

@@ -338,6 +338,16 @@ describe.each(DATABASES)('login rate limit on %s', (kind) => {
     expect((await login(u.email, u.password, '10.0.3.2')).status).toBe(201)
   })
 
+  it('counts guesses sent at once: at most 10 of them are checked against the password', async () => {
+    const u = await user(env, 'stormed')
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => login(u.email, `wrong-password-${i}`, '10.0.5.1')),
+    )
+    const statuses = answers.map((a) => a.status)
+    expect(statuses.filter((s) => s === 401)).toHaveLength(10)
+    expect(statuses.filter((s) => s === 429)).toHaveLength(30)
+  })
+
   it('does not count successful logins', async () => {
     const u = await user(env, 'busy')
     for (let i = 0; i < 11; i++) expect((await login(u.email, u.password, '10.0.4.1')).status).toBe(201)
