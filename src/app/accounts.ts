@@ -154,7 +154,7 @@ export class LoginLimiter {
       }
     }
   }
-  private fail(keys: string[], now: number) {
+  fail(keys: string[], now = Date.now()) {
     for (const k of keys) {
       const list = this.recent(k, now)
       list.push(now)
