@@ -24,6 +24,27 @@ export type ObjectKind =
   | 'payout'
   | 'balance'
 
+/** Every type of event (SPEC §9): what a webhook endpoint may ask for, besides `*`. */
+export const EVENT_TYPES = [
+  ...['created', 'countered', 'accepted', 'declined', 'withdrawn', 'expired'].map((t) => `offer.${t}`),
+  ...['created', 'ended', 'completed'].map((t) => `contract.${t}`),
+  ...['proposed', 'accepted', 'rejected', 'withdrawn'].map((t) => `amendment.${t}`),
+  ...[
+    'funded',
+    'submitted',
+    'changes_requested',
+    'released',
+    'auto_released',
+    'refunded',
+    'review_reminder',
+    'dormant',
+  ].map((t) => `milestone.${t}`),
+  ...['created', 'accepted', 'declined', 'expired'].map((t) => `refund_request.${t}`),
+  ...['opened', 'responded', 'proposal_made', 'escalated', 'resolved'].map((t) => `dispute.${t}`),
+  'payout.paid',
+  'balance.available',
+] as const
+
 /** An event to record (outbox); the application renders `data.object` from the saved state. */
 export interface DomainEvent {
   readonly type: string

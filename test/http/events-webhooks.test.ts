@@ -3,6 +3,7 @@ import { createHmac } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { EVENT_TYPES } from '../../src/domain/types.ts'
 import { call, DATABASES, startEnv, type TestEnv } from '../support/harness.ts'
 import { contract, expectError, fund, get, ok, post, user } from './helpers.ts'
 
@@ -176,6 +177,21 @@ describe.each(DATABASES)('events and webhooks on %s', (kind) => {
       400,
       'parameter_invalid',
       'enabled_events[0]',
+    )
+    // only the event types there are (SPEC §9): an endpoint for a made-up one would never hear anything
+    expectError(
+      await post(env, u.token, url, { url: hookUrl, enabled_events: ['milestone.funded', 'milestone.paid'] }),
+      400,
+      'parameter_invalid',
+      'enabled_events[1]',
+    )
+    ok(await post(env, u.token, url, { url: hookUrl, enabled_events: [...EVENT_TYPES] }), 201)
+    // fields the endpoint does not keep are refused, not dropped
+    expectError(
+      await post(env, u.token, url, { url: hookUrl, enabled_events: ['*'], description: 'billing system' }),
+      400,
+      'parameter_unknown',
+      'description',
     )
     expectError(await post(env, u.token, url, { url: hookUrl }), 400, 'parameter_missing', 'enabled_events')
     expectError(

@@ -2,6 +2,7 @@
 import { Type } from 'typebox'
 import type { App } from '../../app/app.ts'
 import { createEndpoint, deleteEndpoint, listDeliveries, listEndpoints, retryDelivery } from '../../app/webhooks.ts'
+import { EVENT_TYPES } from '../../domain/types.ts'
 import { listEvents } from '../../store/repos/event-repo.ts'
 import { idempotent } from '../idempotency.ts'
 import { list, page, type Server } from '../route-kit.ts'
@@ -42,11 +43,10 @@ export function eventRoutes(server: Server, app: App) {
         summary: 'Register a webhook endpoint (the signing secret is shown once)',
         body: Strict({
           url: Type.String({ minLength: 8, maxLength: 2000 }),
-          enabled_events: Type.Array(Type.String({ pattern: '^(\\*|[a-z_]+\\.[a-z_]+)$', maxLength: 80 }), {
+          enabled_events: Type.Array(Type.Unsafe<string>({ type: 'string', enum: ['*', ...EVENT_TYPES] }), {
             minItems: 1,
             maxItems: 100,
           }),
-          description: Type.Optional(Type.String({ maxLength: 500 })),
         }),
       },
     },

@@ -2329,8 +2329,41 @@ export interface paths {
       requestBody: {
         content: {
           'application/json': {
-            description?: string
-            enabled_events: string[]
+            enabled_events: (
+              | '*'
+              | 'offer.created'
+              | 'offer.countered'
+              | 'offer.accepted'
+              | 'offer.declined'
+              | 'offer.withdrawn'
+              | 'offer.expired'
+              | 'contract.created'
+              | 'contract.ended'
+              | 'contract.completed'
+              | 'amendment.proposed'
+              | 'amendment.accepted'
+              | 'amendment.rejected'
+              | 'amendment.withdrawn'
+              | 'milestone.funded'
+              | 'milestone.submitted'
+              | 'milestone.changes_requested'
+              | 'milestone.released'
+              | 'milestone.auto_released'
+              | 'milestone.refunded'
+              | 'milestone.review_reminder'
+              | 'milestone.dormant'
+              | 'refund_request.created'
+              | 'refund_request.accepted'
+              | 'refund_request.declined'
+              | 'refund_request.expired'
+              | 'dispute.opened'
+              | 'dispute.responded'
+              | 'dispute.proposal_made'
+              | 'dispute.escalated'
+              | 'dispute.resolved'
+              | 'payout.paid'
+              | 'balance.available'
+            )[]
             url: string
           }
         }
