@@ -31,16 +31,22 @@ export async function plan(
     paymentMode: PaymentMode
     counterpartyId: string | null
     upfrontBps: number | null
-    entries: { count: number; unitPrice: bigint } | null
+    /** by_entry: how many entries at what unit price (either may be missing from the request) */
+    entries: { count: number | null; unitPrice: bigint | null } | null
   },
 ) {
   if (!isSupportedCurrency(input.currency))
     fail('currency_unsupported', `Currency ${input.currency} is not supported.`, 'currency')
   const min = minimumMilestone(input.currency, app.config.minimumMilestoneMajor)
   if (input.total < min) fail('amount_invalid', `The total is below the minimum milestone of ${min}.`, 'total')
+  let entries: { count: number; unitPrice: bigint } | null = null
   if (input.paymentMode === 'by_entry') {
-    if (!input.entries) fail('parameter_missing', 'by_entry plans need entries and unit_price.', 'entries')
-    if (BigInt(input.entries!.count) * input.entries!.unitPrice !== input.total) {
+    const count = input.entries?.count ?? null
+    const unitPrice = input.entries?.unitPrice ?? null
+    if (count === null) fail('parameter_missing', 'by_entry plans need entries and unit_price.', 'entries')
+    if (unitPrice === null) fail('parameter_missing', 'by_entry plans need entries and unit_price.', 'unit_price')
+    entries = { count: count!, unitPrice: unitPrice! }
+    if (BigInt(entries.count) * entries.unitPrice !== input.total) {
       fail('amount_invalid', 'The total must be entries × unit_price.', 'total')
     }
   }
@@ -58,7 +64,7 @@ export async function plan(
       minimum: min,
       client: record,
       ...(input.upfrontBps !== null ? { upfrontBps: input.upfrontBps } : {}),
-      ...(input.entries ? { entries: input.entries } : {}),
+      ...(entries ? { entries } : {}),
     })
   } catch (e) {
     if (e instanceof RangeError) throw new DomainError('parameter_invalid', e.message)

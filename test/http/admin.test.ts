@@ -82,6 +82,27 @@ describe.each(DATABASES)('admin on %s', (kind) => {
     expect(p2.data.map((x: { id: string }) => x.id)).toEqual([ids[1]])
   })
 
+  it('goes on after a dispute that left the filtered status since the last page', async () => {
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) {
+      await post(env, admin.token, '/v1/test_clock/advance', { seconds: 1 })
+      const d = await funded(env, {}, [10_000])
+      const dsp = ok(
+        await post(env, d.client.token, `/v1/milestones/${d.ids[0]}/disputes`, { reason: 'late', release_amount: 0 }),
+        201,
+      )
+      ok(await post(env, d.client.token, `/v1/disputes/${dsp.id}/escalate`))
+      ids.push(dsp.id)
+    }
+    const [d1, d2, d3] = ids
+    const page1 = ok(await get(env, admin.token, '/v1/admin/disputes?status=arbitration&limit=2'))
+    expect(page1.data.map((x: { id: string }) => x.id)).toEqual([d3, d2])
+    // the admin decides the last one of the page, then asks for the next page after it
+    ok(await post(env, admin.token, `/v1/disputes/${d2}/decide`, { release_amount: 0, note: 'no delivery' }))
+    const page2 = ok(await get(env, admin.token, `/v1/admin/disputes?status=arbitration&limit=1&starting_after=${d2}`))
+    expect(page2.data.map((x: { id: string }) => x.id)).toEqual([d1])
+  })
+
   it('reads and advances the test clock; due timers run before the call answers', async () => {
     const t0 = ok(await get(env, admin.token, '/v1/test_clock'))
     expect(t0.object).toBe('test_clock')

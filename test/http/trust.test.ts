@@ -105,6 +105,8 @@ describe.each(DATABASES)('trust on %s', (kind) => {
     expectError(await plan({ payment_mode: 'weekly' }), 400, 'parameter_invalid', 'payment_mode')
     expectError(await plan({ upfront_bps: 6_000 }), 400, 'parameter_invalid', 'upfront_bps')
     expectError(await plan({ payment_mode: 'by_entry' }), 400, 'parameter_missing', 'entries')
+    expectError(await plan({ payment_mode: 'by_entry', entries: 10 }), 400, 'parameter_missing', 'unit_price')
+    expectError(await plan({ payment_mode: 'by_entry', unit_price: 10_000 }), 400, 'parameter_missing', 'entries')
     expectError(
       await plan({ payment_mode: 'by_entry', total: 10_000, entries: 3, unit_price: 1_000 }),
       400,

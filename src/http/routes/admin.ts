@@ -28,16 +28,16 @@ export function adminRoutes(server: Server, app: App, worker: Worker | null) {
         .distinct()
         .where('object_index.id', 'like', 'dsp_%')
         .execute()
-      const all = rows
+      const sorted = rows
         .flatMap((r) => {
           const c = decode<Contract>(r.data)
           return c.disputes.map((d) => presentDispute(c, d))
         })
-        .filter((d) => !req.query.status || d.status === req.query.status)
         .sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : a.id < b.id ? 1 : -1))
-      const start = p.startingAfter ? all.findIndex((d) => d.id === p.startingAfter) + 1 : 0
-      const slice = all.slice(start, start + p.limit)
-      return list(slice, start + p.limit < all.length, '/v1/admin/disputes')
+      // the cursor is placed among all disputes: the one named may have left the status filtered on since
+      const start = p.startingAfter ? sorted.findIndex((d) => d.id === p.startingAfter) + 1 : 0
+      const all = sorted.slice(start).filter((d) => !req.query.status || d.status === req.query.status)
+      return list(all.slice(0, p.limit), p.limit < all.length, '/v1/admin/disputes')
     },
   )
   server.get(

@@ -43,8 +43,8 @@ export function trustRoutes(server: Server, app: App) {
     async (req) => {
       const b = req.body
       const entries =
-        b.entries !== undefined && b.unit_price !== undefined
-          ? { count: b.entries, unitPrice: BigInt(b.unit_price) }
+        b.entries !== undefined || b.unit_price !== undefined
+          ? { count: b.entries ?? null, unitPrice: b.unit_price !== undefined ? BigInt(b.unit_price) : null }
           : null
       return plan(app, {
         total: BigInt(b.total),
