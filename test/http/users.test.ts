@@ -98,6 +98,18 @@ describe.each(DATABASES)('users and sessions on %s', (kind) => {
     expectError(await call(env, 'DELETE', '/v1/sessions/current', { token: s.token }), 401, 'authentication_required')
   })
 
+  it('logging out with an API key is refused, not answered "deleted" while the key keeps working', async () => {
+    const u = await user(env, 'keyholder')
+    const key = ok(await post(env, u.token, '/v1/api_keys', { name: 'ci' }), 201).secret as string
+    expectError(
+      await call(env, 'DELETE', '/v1/sessions/current', { token: key }),
+      400,
+      'parameter_invalid',
+      'Authorization',
+    )
+    expect(ok(await get(env, key, '/v1/me')).id).toBe(u.id)
+  })
+
   it('PATCH /v1/me changes the name and time zone, writes an audit record, and a later login sees them', async () => {
     const u = await user(env)
     const patch = (body: unknown, token = u.token) => call(env, 'PATCH', '/v1/me', { token, body })

@@ -13,6 +13,7 @@ import {
 } from '../../app/accounts.ts'
 import type { App } from '../../app/app.ts'
 import { newSecret } from '../../app/ids.ts'
+import { DomainError } from '../../domain/errors.ts'
 import { cookieNames } from '../auth.ts'
 import { idempotent } from '../idempotency.ts'
 import type { Server } from '../route-kit.ts'
@@ -71,6 +72,12 @@ export function userRoutes(server: Server, app: App) {
     '/v1/sessions/current',
     { config: { auth: 'user' }, schema: { tags: ['users'], summary: 'Log out' } },
     async (req, reply) => {
+      if (req.token!.startsWith('sk_'))
+        throw new DomainError(
+          'parameter_invalid',
+          'An API key is not a session: delete the key with DELETE /v1/api_keys/{id}.',
+          'Authorization',
+        )
       await logout(app, req.token!)
       const names = cookieNames(req)
       reply.header('set-cookie', [
