@@ -57,10 +57,18 @@ export const Terms = Strict(termsProps)
 
 export const Empty = Strict({})
 export const Reason = Strict({ reason: Type.Optional(Text) })
-export const ListQuery = Strict({
+/**
+ * The query of a list: its page, and only the filters that list applies — a filter it would ignore is refused
+ * (400 `parameter_unknown`) rather than answered with everything as if it had been applied.
+ */
+const pageProps = {
   limit: Type.Optional(Type.String({ pattern: '^(100|[1-9][0-9]?)$', description: '1..100 (default 20)' })),
   starting_after: Type.Optional(Type.String({ maxLength: 100 })),
-  status: Type.Optional(Type.String({ maxLength: 40 })),
+}
+export const ListQuery = Strict(pageProps)
+export const StatusListQuery = Strict({ ...pageProps, status: Type.Optional(Type.String({ maxLength: 40 })) })
+export const EventListQuery = Strict({
+  ...pageProps,
   type: Type.Optional(Type.String({ maxLength: 80 })),
   contract_id: Type.Optional(Type.String({ maxLength: 100 })),
 })

@@ -250,6 +250,17 @@ describe.each(DATABASES)('validation and errors on %s', (kind) => {
       expectError(await get(env, a.token, `/v1/offers?limit=${limit}`), 400, 'parameter_invalid', 'limit')
     }
     expectError(await get(env, a.token, '/v1/contracts?colour=red'), 400, 'parameter_unknown', 'colour')
+    // each list takes the filters it applies, and refuses the others rather than answering unfiltered
+    ok(await get(env, a.token, '/v1/contracts?status=active'))
+    ok(await get(env, a.token, '/v1/events?type=offer.created&contract_id=ctr_x'))
+    for (const [url, param] of [
+      ['/v1/ledger/entries?contract_id=ctr_x', 'contract_id'],
+      ['/v1/contracts?contract_id=ctr_x', 'contract_id'],
+      ['/v1/offers?type=offer.created', 'type'],
+      ['/v1/events?status=active', 'status'],
+      ['/v1/payouts?status=paid', 'status'],
+    ] as const)
+      expectError(await get(env, a.token, url), 400, 'parameter_unknown', param)
   })
 
   it('sends security headers and JSON errors', async () => {

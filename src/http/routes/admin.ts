@@ -11,14 +11,14 @@ import { iso } from '../../domain/types.ts'
 import type { Worker } from '../../jobs/worker.ts'
 import { sharedBalance } from '../../store/repos/ledger-repo.ts'
 import { list, page, type Server } from '../route-kit.ts'
-import { ListQuery, Strict } from '../schemas.ts'
+import { StatusListQuery, Strict } from '../schemas.ts'
 
 const admin = { auth: 'admin' as const }
 
 export function adminRoutes(server: Server, app: App, worker: Worker | null) {
   server.get(
     '/v1/admin/disputes',
-    { config: admin, schema: { tags: ['admin'], summary: 'Disputes, by status', querystring: ListQuery } },
+    { config: admin, schema: { tags: ['admin'], summary: 'Disputes, by status', querystring: StatusListQuery } },
     async (req) => {
       const p = page(req.query)
       const rows = await app.store.db

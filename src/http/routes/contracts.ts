@@ -11,7 +11,7 @@ import { actorOf } from '../auth.ts'
 import { idempotent } from '../idempotency.ts'
 import { withParties, withPartiesOne } from '../parties.ts'
 import { big, list, opt, page, type Server } from '../route-kit.ts'
-import { Amount, Id, IsoDate, Link, ListQuery, MilestoneLine, Reason, Strict, Text, Title } from '../schemas.ts'
+import { Amount, Id, IsoDate, Link, MilestoneLine, Reason, StatusListQuery, Strict, Text, Title } from '../schemas.ts'
 import { disputeRoutes } from './disputes.ts'
 
 const P = (prefix: string) => Type.Object({ id: Id(prefix) })
@@ -45,7 +45,7 @@ export function contractRoutes(server: Server, app: App) {
         tags: ['contracts'],
         summary: 'My contracts (all, for the admin)',
         description: 'Each with `parties`: the client and the freelancer, each {id, name, email}.',
-        querystring: ListQuery,
+        querystring: StatusListQuery,
       },
     },
     async (req) => {

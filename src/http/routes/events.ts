@@ -6,7 +6,7 @@ import { EVENT_TYPES } from '../../domain/types.ts'
 import { listEvents } from '../../store/repos/event-repo.ts'
 import { idempotent } from '../idempotency.ts'
 import { list, page, type Server } from '../route-kit.ts'
-import { Id, ListQuery, Strict } from '../schemas.ts'
+import { EventListQuery, Id, ListQuery, Strict } from '../schemas.ts'
 
 const auth = { auth: 'user' as const }
 
@@ -18,7 +18,7 @@ export function eventRoutes(server: Server, app: App) {
       schema: {
         tags: ['events'],
         summary: 'My events, newest first (type and contract_id filter)',
-        querystring: ListQuery,
+        querystring: EventListQuery,
       },
     },
     async (req) => {

@@ -11,7 +11,7 @@ import { actorOf } from '../auth.ts'
 import { idempotent } from '../idempotency.ts'
 import { withParties, withPartiesOne } from '../parties.ts'
 import { list, page, type Server } from '../route-kit.ts'
-import { Id, ListQuery, OfferCreate, Reason, Strict, Terms } from '../schemas.ts'
+import { Id, OfferCreate, Reason, StatusListQuery, Strict, Terms } from '../schemas.ts'
 
 type TermsBody = {
   title: string
@@ -85,7 +85,7 @@ export function offerRoutes(server: Server, app: App) {
         tags: ['offers'],
         summary: 'My offers',
         description: 'Each with `parties`: the client and the freelancer, each {id, name, email}.',
-        querystring: ListQuery,
+        querystring: StatusListQuery,
       },
     },
     async (req) => {

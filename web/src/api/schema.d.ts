@@ -113,12 +113,10 @@ export interface paths {
     get: {
       parameters: {
         query?: {
-          contract_id?: string
           /** @description 1..100 (default 20) */
           limit?: string
           starting_after?: string
           status?: string
-          type?: string
         }
         header?: never
         path?: never
@@ -515,12 +513,10 @@ export interface paths {
     get: {
       parameters: {
         query?: {
-          contract_id?: string
           /** @description 1..100 (default 20) */
           limit?: string
           starting_after?: string
           status?: string
-          type?: string
         }
         header?: never
         path?: never
@@ -963,7 +959,6 @@ export interface paths {
           /** @description 1..100 (default 20) */
           limit?: string
           starting_after?: string
-          status?: string
           type?: string
         }
         header?: never
@@ -1000,12 +995,9 @@ export interface paths {
     get: {
       parameters: {
         query?: {
-          contract_id?: string
           /** @description 1..100 (default 20) */
           limit?: string
           starting_after?: string
-          status?: string
-          type?: string
         }
         header?: never
         path?: never
@@ -1444,12 +1436,10 @@ export interface paths {
     get: {
       parameters: {
         query?: {
-          contract_id?: string
           /** @description 1..100 (default 20) */
           limit?: string
           starting_after?: string
           status?: string
-          type?: string
         }
         header?: never
         path?: never
@@ -1756,12 +1746,9 @@ export interface paths {
     get: {
       parameters: {
         query?: {
-          contract_id?: string
           /** @description 1..100 (default 20) */
           limit?: string
           starting_after?: string
-          status?: string
-          type?: string
         }
         header?: never
         path?: never
@@ -2431,12 +2418,9 @@ export interface paths {
     get: {
       parameters: {
         query?: {
-          contract_id?: string
           /** @description 1..100 (default 20) */
           limit?: string
           starting_after?: string
-          status?: string
-          type?: string
         }
         header?: never
         path: {
