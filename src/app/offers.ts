@@ -37,9 +37,7 @@ export async function offerCommand(
   idem?: IdempotentResponse,
 ) {
   const decided: OfferCommand =
-    cmd.type === 'counter'
-      ? { type: 'counter', terms: validateTerms(cmd.terms, { minimumMajor: app.config.minimumMilestoneMajor }) }
-      : cmd
+    cmd.type === 'counter' ? { ...cmd, policy: { minimumMajor: app.config.minimumMilestoneMajor } } : cmd
   return run(app, { actor, idem }, async (tx) => {
     const before =
       cmd.type === 'expire'

@@ -10,6 +10,7 @@ import {
   FEES,
   FREELANCER,
   line,
+  POLICY,
   STRANGER,
   SYSTEM,
   T0,
@@ -72,7 +73,7 @@ describe('counter', () => {
   it('adds revision 2 by the counterparty, flips authorship and re-sets the expiry to now + 14 days', () => {
     const o = opened()
     const at = T0 + 3 * DAY
-    const d = decide(o, { type: 'counter', terms: T2 }, CLIENT, at)
+    const d = decide(o, { type: 'counter', terms: T2, policy: POLICY }, CLIENT, at)
     expect(d.offer.status).toBe('open')
     expect(d.offer.revisions.map((r) => [r.revision, r.authorId])).toEqual([
       [1, FREELANCER],
@@ -90,10 +91,12 @@ describe('counter', () => {
 
   it('the author of the current revision cannot counter it; the other side can counter back', () => {
     const o = opened()
-    expect(codeOf(() => decide(o, { type: 'counter', terms: T2 }, FREELANCER))).toBe('actor_not_allowed')
-    const o2 = decide(o, { type: 'counter', terms: T2 }, CLIENT).offer
-    expect(codeOf(() => decide(o2, { type: 'counter', terms: T3 }, CLIENT))).toBe('actor_not_allowed')
-    const o3 = decide(o2, { type: 'counter', terms: T3 }, FREELANCER).offer
+    expect(codeOf(() => decide(o, { type: 'counter', terms: T2, policy: POLICY }, FREELANCER))).toBe(
+      'actor_not_allowed',
+    )
+    const o2 = decide(o, { type: 'counter', terms: T2, policy: POLICY }, CLIENT).offer
+    expect(codeOf(() => decide(o2, { type: 'counter', terms: T3, policy: POLICY }, CLIENT))).toBe('actor_not_allowed')
+    const o3 = decide(o2, { type: 'counter', terms: T3, policy: POLICY }, FREELANCER).offer
     expect(currentRevision(o3)).toMatchObject({ revision: 3, authorId: FREELANCER, terms: T3 })
   })
 })
@@ -110,7 +113,7 @@ describe('accept', () => {
   })
 
   it('the contract is created from exactly the accepted revision with the fees snapshotted', () => {
-    const o2 = decide(opened(), { type: 'counter', terms: T2 }, CLIENT).offer
+    const o2 = decide(opened(), { type: 'counter', terms: T2, policy: POLICY }, CLIENT).offer
     const accepted = decide(o2, { type: 'accept', revision: 2 }, FREELANCER).offer
     const t = currentRevision(accepted).terms
     const { contract, events } = createContract(
@@ -136,7 +139,7 @@ describe('accept', () => {
   })
 
   it('a stale revision → offer_revision_stale', () => {
-    const o2 = decide(opened(), { type: 'counter', terms: T2 }, CLIENT).offer
+    const o2 = decide(opened(), { type: 'counter', terms: T2, policy: POLICY }, CLIENT).offer
     const e = errorOf(() => decide(o2, { type: 'accept', revision: 1 }, FREELANCER))
     expect([e.code, e.param, e.status]).toEqual(['offer_revision_stale', 'revision', 409])
     expect(codeOf(() => decide(o2, { type: 'accept', revision: 3 }, FREELANCER))).toBe('offer_revision_stale')
@@ -166,7 +169,7 @@ describe('decline and withdraw', () => {
     expect(d.events.map((e) => e.type)).toEqual(['offer.withdrawn'])
     expect(d.timers.cancel).toEqual([`offer_expiry:${o.id}`])
     // after a counter, the author is the other side
-    const o2 = decide(o, { type: 'counter', terms: T2 }, CLIENT).offer
+    const o2 = decide(o, { type: 'counter', terms: T2, policy: POLICY }, CLIENT).offer
     expect(codeOf(() => decide(o2, { type: 'withdraw' }, FREELANCER))).toBe('actor_not_allowed')
     expect(decide(o2, { type: 'withdraw' }, CLIENT).offer.status).toBe('withdrawn')
   })
@@ -195,7 +198,7 @@ describe('expire', () => {
   })
 
   it('a counter pushes the expiry back', () => {
-    const o2 = decide(opened(), { type: 'counter', terms: T2 }, CLIENT, T0 + 10 * DAY).offer
+    const o2 = decide(opened(), { type: 'counter', terms: T2, policy: POLICY }, CLIENT, T0 + 10 * DAY).offer
     expect(decide(o2, { type: 'expire' }, SYSTEM, T0 + 14 * DAY).offer.status).toBe('open')
     expect(decide(o2, { type: 'expire' }, SYSTEM, T0 + 24 * DAY).offer.status).toBe('expired')
   })
@@ -218,7 +221,7 @@ describe('closed offers and strangers', () => {
       const cmds: OfferCommand[] = [
         { type: 'accept', revision: 1 },
         { type: 'decline' },
-        { type: 'counter', terms: T2 },
+        { type: 'counter', terms: T2, policy: POLICY },
       ]
       for (const cmd of cmds) {
         const e = errorOf(() => decide(o, cmd, CLIENT))
@@ -235,7 +238,7 @@ describe('closed offers and strangers', () => {
       { type: 'accept', revision: 1 },
       { type: 'decline' },
       { type: 'withdraw' },
-      { type: 'counter', terms: T2 },
+      { type: 'counter', terms: T2, policy: POLICY },
     ]
     for (const o of [opened(), ...Object.values(closed())]) {
       for (const cmd of cmds) {

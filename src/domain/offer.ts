@@ -3,7 +3,7 @@
  * The author of the current revision has agreed to it; the counterparty may accept (naming the revision) or counter.
  */
 import { badState, DomainError, fail } from './errors.ts'
-import type { Terms } from './terms.ts'
+import { type Terms, type TermsInput, type TermsPolicy, validateTerms } from './terms.ts'
 import { DAY_MS, type DecisionContext, type Effects, noEffects } from './types.ts'
 
 export const OFFER_TTL_MS = 14 * DAY_MS
@@ -32,7 +32,8 @@ export interface Offer {
 export const currentRevision = (o: Offer): OfferRevision => o.revisions[o.revisions.length - 1]!
 
 export type OfferCommand =
-  | { readonly type: 'counter'; readonly terms: Terms }
+  /** the terms as sent: checked (SPEC §4) once the actor may counter, so a stranger learns nothing from a 400 */
+  | { readonly type: 'counter'; readonly terms: TermsInput; readonly policy: TermsPolicy }
   | { readonly type: 'accept'; readonly revision: number }
   | { readonly type: 'decline' }
   | { readonly type: 'withdraw' }
@@ -96,6 +97,8 @@ export function decideOffer(offer: Offer, cmd: OfferCommand, ctx: DecisionContex
       )
     }
   }
+  // the command's own rules (400) come after who may act (404, 403) and before the state (409): SPEC §10
+  const counterTerms = cmd.type === 'counter' ? validateTerms(cmd.terms, cmd.policy) : null
   if (offer.status !== 'open') badState('offer', offer.status, cmd.type)
   // Past its expiry an offer is expired even if the expiry timer has not run yet.
   if (cmd.type !== 'expire' && ctx.now >= offer.expiresAt) badState('offer', 'expired', cmd.type)
@@ -107,7 +110,7 @@ export function decideOffer(offer: Offer, cmd: OfferCommand, ctx: DecisionContex
       const revision = currentRevision(offer).revision + 1
       const next: Offer = {
         ...base,
-        revisions: [...offer.revisions, { revision, authorId: actorId!, terms: cmd.terms, createdAt: ctx.now }],
+        revisions: [...offer.revisions, { revision, authorId: actorId!, terms: counterTerms!, createdAt: ctx.now }],
         expiresAt: ctx.now + OFFER_TTL_MS,
       }
       emit('offer.countered')

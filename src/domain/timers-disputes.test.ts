@@ -7,6 +7,7 @@ import { decideDispute } from './dispute-commands.ts'
 import { decideMilestone } from './milestone-commands.ts'
 import { fee } from './money.ts'
 import { createOffer, decideOffer } from './offer.ts'
+import { POLICY } from './test-support.ts'
 import {
   admin,
   approve,
@@ -169,12 +170,16 @@ describe('offer_expiry (14 days)', () => {
 
   it('is re-set (same key, new deadline) on every counter', () => {
     const o = open().offer
-    const c1 = decideOffer(o, { type: 'counter', terms: offerTerms }, ctx(freelancer, T0 + 3 * DAY_MS))
+    const c1 = decideOffer(o, { type: 'counter', terms: offerTerms, policy: POLICY }, ctx(freelancer, T0 + 3 * DAY_MS))
     expect(c1.timers.set).toEqual([
       { key: `offer_expiry:${o.id}`, kind: 'offer_expiry', runAt: T0 + 17 * DAY_MS, payload: { offerId: o.id } },
     ])
     expect(c1.offer.expiresAt).toBe(T0 + 17 * DAY_MS)
-    const c2 = decideOffer(c1.offer, { type: 'counter', terms: offerTerms }, ctx(client, T0 + 10 * DAY_MS))
+    const c2 = decideOffer(
+      c1.offer,
+      { type: 'counter', terms: offerTerms, policy: POLICY },
+      ctx(client, T0 + 10 * DAY_MS),
+    )
     expect(c2.timers.set.map((t) => [t.key, t.runAt])).toEqual([[`offer_expiry:${o.id}`, T0 + 24 * DAY_MS]])
     expect(c2.timers.cancel).toEqual([])
   })
@@ -191,7 +196,11 @@ describe('offer_expiry (14 days)', () => {
 
   it('the expire timer expires only at the deadline (a counter moved it)', () => {
     const o = open().offer
-    const countered = decideOffer(o, { type: 'counter', terms: offerTerms }, ctx(freelancer, T0 + 3 * DAY_MS)).offer
+    const countered = decideOffer(
+      o,
+      { type: 'counter', terms: offerTerms, policy: POLICY },
+      ctx(freelancer, T0 + 3 * DAY_MS),
+    ).offer
     const early = decideOffer(countered, { type: 'expire' }, ctx(system, T0 + 14 * DAY_MS))
     expect(early.offer).toBe(countered)
     expect(early.events).toEqual([])

@@ -318,6 +318,24 @@ describe.each(DATABASES)('offers on %s', (kind) => {
     )
   })
 
+  it('checks who may counter (404, 403) before the terms of the counter (400), and those before the state (409)', async () => {
+    const { client, freelancer, offer } = await openOffer(env)
+    const stranger = await user(env)
+    const bad = offerTerms({ payment_mode: 'by_project' }, [50_000, 50_000]) // terms_invalid (§4)
+    const counter = (token: string, id = offer.id) => post(env, token, `/v1/offers/${id}/counter`, bad)
+    expectError(await counter(stranger.token), 404, 'resource_missing')
+    expectError(await counter(stranger.token, 'off_doesnotexist0000000'), 404, 'resource_missing')
+    expectError(await counter(client.token), 403, 'actor_not_allowed')
+    expectError(await counter(freelancer.token), 400, 'terms_invalid', 'milestones')
+    ok(await post(env, freelancer.token, `/v1/offers/${offer.id}/decline`))
+    expectError(await counter(freelancer.token), 400, 'terms_invalid', 'milestones')
+    expectError(
+      await post(env, freelancer.token, `/v1/offers/${offer.id}/counter`, offerTerms()),
+      409,
+      'invalid_state_transition',
+    )
+  })
+
   it('declines (counterparty) and withdraws (author only); then every command is 409 naming the state', async () => {
     const a = await openOffer(env)
     expectError(await post(env, a.client.token, `/v1/offers/${a.offer.id}/decline`), 403, 'actor_not_allowed')
