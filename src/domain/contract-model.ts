@@ -62,6 +62,11 @@ export interface Milestone {
   readonly fundedAt: number | null
   /** when it reached a terminal state */
   readonly settledAt: number | null
+  /**
+   * when money was last released from it (absent until then, and on milestones saved before it was kept): the end
+   * of a review, which a partial approval's refund request may settle much later
+   */
+  readonly releasedAt?: number
   /** how it was released: by the client's approval, the review window lapsing, or a dispute */
   readonly releasedVia: 'approval' | 'auto_release' | 'dispute' | 'refund' | null
   readonly lastActivityAt: number

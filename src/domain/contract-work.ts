@@ -203,6 +203,7 @@ export class ContractWork {
     m.escrow -= r
     m.escrowFee -= split.clientFee
     m.released += r
+    m.releasedAt = this.now
     this.hold(entryId, split.freelancerNet)
   }
 

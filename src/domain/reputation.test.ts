@@ -138,6 +138,21 @@ describe('reputationOf: as client', () => {
     expect(reputationOf(CLIENT, [c]).as_client!.median_hours_to_release).toBe(12.5)
   })
 
+  it('counts the hours to a partial approval, not to the end of the refund request it leaves', () => {
+    let c = contractOf({ milestones: [line(100_000n)] })
+    c = onMilestone(c, fund(ms(c).id), CLIENT).contract
+    c = onMilestone(c, submit(ms(c).id), FREELANCER, T0).contract
+    c = onMilestone(c, approve(ms(c).id, { amount: 60_000n }), CLIENT, T0 + HOUR).contract
+    const answer = { type: 'accept_refund', refundRequestId: ms(c).refundRequestId! } as const
+    c = onMilestone(c, answer, FREELANCER, T0 + 49 * HOUR).contract
+    expect([ms(c).state, ms(c).settledAt, ms(c).releasedAt]).toEqual(['released', T0 + 49 * HOUR, T0 + HOUR])
+    expect(reputationOf(CLIENT, [c]).as_client!.median_hours_to_release).toBe(1)
+    // a milestone saved before the release time was kept counts to when it settled
+    const { releasedAt: _, ...older } = ms(c)
+    const before = { ...c, milestones: [older] }
+    expect(reputationOf(CLIENT, [before]).as_client!.median_hours_to_release).toBe(49)
+  })
+
   it('approving without a submission counts on review but has no hours; partial approval is a refund request', () => {
     let c = contractOf({ milestones: [line(10_000n)] })
     c = onMilestone(c, fund(ms(c).id), CLIENT).contract

@@ -43,7 +43,9 @@ export function reputationOf(userId: string, contracts: readonly Contract[]) {
       if (m.state === 'released' && !m.deposit) {
         if (m.releasedVia === 'auto_release') autoReleased++
         else if (m.releasedVia === 'approval') releasedOnReview++
-        if (m.submission && m.settledAt !== null) hoursToRelease.push((m.settledAt - m.submission.submittedAt) / HOUR)
+        // to the release itself, not to the end of a refund request a partial approval left open
+        const at = m.releasedAt ?? m.settledAt
+        if (m.submission && at !== null) hoursToRelease.push((at - m.submission.submittedAt) / HOUR)
       }
     }
     refundRequests += c.refundRequests.filter((r) => r.source === 'client' || r.source === 'partial_approve').length
