@@ -124,8 +124,10 @@ export async function listDeliveries(
   return { data: rows.slice(0, page.limit).map(presentDelivery), hasMore: rows.length > page.limit }
 }
 
-/** Manual redelivery: the delivery is due again now (its attempt count goes on). */
-/** Manual redelivery: the delivery is due again now (its attempt count goes on; one in flight finishes first). */
+/**
+ * Manual redelivery: the delivery is due again now, its attempt count going on. An attempt in flight is superseded:
+ * its lease is cleared, so its outcome is not written over the retry (the worker writes only under its own lease).
+ */
 export async function retryDelivery(app: App, userId: string, id: string, idem?: IdempotentResponse) {
   return run(app, { actor: { kind: 'user', id: userId }, idem }, async (tx) => {
     const row = await tx.db
@@ -138,7 +140,7 @@ export async function retryDelivery(app: App, userId: string, id: string, idem?:
     const now = BigInt(tx.now)
     await tx.db
       .updateTable('webhook_deliveries')
-      .set({ status: 'pending', next_attempt_at: now })
+      .set({ status: 'pending', next_attempt_at: now, lease_until: null })
       .where('id', '=', id)
       .execute()
     tx.touchEvents()

@@ -184,9 +184,10 @@ export class Worker {
     let claimed = 0
     for (const r of rows) {
       if ((this.busy.get(r.endpoint_id) ?? 0) >= MAX_PER_ENDPOINT) continue
+      const lease = BigInt(realNow + this.deliveryTimeoutMs + 5_000)
       const res = await db
         .updateTable('webhook_deliveries')
-        .set({ lease_until: BigInt(realNow + this.deliveryTimeoutMs + 5_000) })
+        .set({ lease_until: lease })
         .where('id', '=', r.id)
         .where('status', '=', 'pending')
         .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', BigInt(realNow))]))
@@ -194,7 +195,7 @@ export class Worker {
       if (Number(res.numUpdatedRows) !== 1) continue
       claimed++
       this.busy.set(r.endpoint_id, (this.busy.get(r.endpoint_id) ?? 0) + 1)
-      const p = this.deliver(r).finally(() => {
+      const p = this.deliver(r, lease).finally(() => {
         this.inFlight.delete(p)
         const k = (this.busy.get(r.endpoint_id) ?? 1) - 1
         if (k > 0) this.busy.set(r.endpoint_id, k)
@@ -205,23 +206,30 @@ export class Worker {
     return claimed
   }
 
-  private async deliver(r: {
-    id: string
-    attempts: number | bigint
-    created_at: unknown
-    url: string
-    secret: string
-    enabled: unknown
-    deleted_at: unknown
-    data: string
-  }) {
+  /**
+   * One attempt. Its outcome is written only while the delivery still holds this attempt's lease: a manual retry
+   * meanwhile (`retryDelivery` clears the lease, making it due now) or another worker that took over an expired
+   * lease supersedes it, and the attempt they make records its own outcome.
+   */
+  private async deliver(
+    r: {
+      id: string
+      attempts: number | bigint
+      created_at: unknown
+      url: string
+      secret: string
+      enabled: unknown
+      deleted_at: unknown
+      data: string
+    },
+    lease: bigint,
+  ) {
     const db = this.app.store.db
     const attempts = num(r.attempts) + 1
+    const mine = () => db.updateTable('webhook_deliveries').where('id', '=', r.id).where('lease_until', '=', lease)
     if (num(r.enabled as number) !== 1 || r.deleted_at !== null) {
-      await db
-        .updateTable('webhook_deliveries')
+      await mine()
         .set({ status: 'skipped', attempts: attempts - 1, lease_until: null, last_error: 'endpoint disabled' })
-        .where('id', '=', r.id)
         .execute()
       return
     }
@@ -252,8 +260,7 @@ export class Worker {
     const now = this.app.clock.now()
     if (!error) {
       this.stats.deliveriesOk++
-      await db
-        .updateTable('webhook_deliveries')
+      await mine()
         .set({
           status: 'delivered',
           attempts,
@@ -262,15 +269,13 @@ export class Worker {
           delivered_at: BigInt(now),
           lease_until: null,
         })
-        .where('id', '=', r.id)
         .execute()
       return
     }
     this.stats.deliveriesFailed++
     const next = now + backoffMs(attempts)
     const giveUp = next - num(r.created_at as bigint) > GIVE_UP_AFTER_MS
-    await db
-      .updateTable('webhook_deliveries')
+    await mine()
       .set({
         status: giveUp ? 'failed' : 'pending',
         attempts,
@@ -279,7 +284,6 @@ export class Worker {
         next_attempt_at: BigInt(next),
         lease_until: null,
       })
-      .where('id', '=', r.id)
       .execute()
   }
 

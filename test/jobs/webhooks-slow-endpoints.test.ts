@@ -5,11 +5,11 @@
  * files.
  */
 import { describe, expect, it } from 'vitest'
-import { user } from '../support/harness.ts'
+import { call, user } from '../support/harness.ts'
 import { waitFor, webhookSuite } from './webhooks-support.ts'
 
 describe('webhook deliveries', () => {
-  const { receiver, open, subscriber, offer } = webhookSuite()
+  const { receiver, open, subscriber, offer, deliveries } = webhookSuite()
 
   it('a hanging endpoint does not slow commands (default 10 s timeout)', async () => {
     const env = await open(null)
@@ -50,4 +50,22 @@ describe('webhook deliveries', () => {
     expect(Date.now() - t).toBeLessThan(7_000)
     expect(receiver.open).toBeGreaterThanOrEqual(1)
   })
+
+  it('a manual retry while an attempt hangs is sent, not written over by that attempt when it times out', async () => {
+    const env = await open() // 1 s delivery timeout
+    const a = await subscriber('hang')
+    await offer(a, await user(env, 'other'))
+    await waitFor('the first attempt hangs', () => receiver.at(a.path).length === 1 && receiver.open === 1)
+    const [d] = await deliveries(a)
+    // the endpoint is fixed, and its owner asks for the delivery again now
+    receiver.behaviour.set(a.path, 'ok')
+    const retry = await call(env, 'POST', `/v1/webhook_deliveries/${d!.id}/retry`, { token: a.token, body: {} })
+    expect([retry.status, retry.body.status]).toEqual([202, 'pending'])
+    await waitFor('the retry delivered', async () => (await deliveries(a))[0]!.status === 'delivered', 8_000)
+    expect(receiver.at(a.path).length).toBe(2)
+    // the hanging attempt ended meanwhile (timed out) and left the delivered retry as it was
+    await waitFor('the hanging attempt over', () => receiver.open === 0, 8_000)
+    await new Promise((r) => setTimeout(r, 300))
+    expect((await deliveries(a))[0]).toMatchObject({ status: 'delivered', last_error: null })
+  }, 20_000)
 })
