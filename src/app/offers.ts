@@ -20,7 +20,7 @@ export async function openOffer(
     const other = await tx.db
       .selectFrom('users')
       .select('id')
-      .where('email_lower', '=', input.counterpartyEmail.toLowerCase())
+      .where('email_lower', '=', input.counterpartyEmail.trim().toLowerCase()) // as sign-up and login take it
       .executeTakeFirst()
     if (!other) fail('counterparty_unknown', 'No registered user has that email.', 'counterparty_email')
     const d = createOffer({ authorId: actor.id, counterpartyId: other!.id, role: input.role, terms }, tx.ctx())

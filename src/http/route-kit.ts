@@ -9,6 +9,7 @@ import type {
   RawServerDefault,
 } from 'fastify'
 import { DomainError } from '../domain/errors.ts'
+import { isCalendarDate } from '../domain/terms.ts'
 
 export type Server = FastifyInstance<
   RawServerDefault,
@@ -35,7 +36,10 @@ export function timeParam(v: string | undefined, name: string, endOfDay = false)
   if (v === undefined || v === '') return null
   const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(v)
   const ms = Date.parse(dateOnly ? `${v}T00:00:00Z` : v)
-  if (Number.isNaN(ms)) throw new DomainError('parameter_invalid', `${name} must be an ISO date or timestamp.`, name)
+  // Date.parse takes 2024-02-30 for March 1st: the day must be one of the calendar
+  const day = /^\d{4}-\d{2}-\d{2}/.exec(v)?.[0]
+  if (Number.isNaN(ms) || (day !== undefined && !isCalendarDate(day)))
+    throw new DomainError('parameter_invalid', `${name} must be an ISO date or timestamp.`, name)
   return dateOnly && endOfDay ? ms + 86_400_000 : ms
 }
 

@@ -196,6 +196,15 @@ describe.each(DATABASES)('money on %s', (kind) => {
     expectError(await get(env, t, '/v1/statements'), 400, 'parameter_missing', 'currency')
     expectError(await get(env, t, '/v1/statements?currency=USD&format=xml'), 400, 'parameter_invalid', 'format')
     expectError(await get(env, t, '/v1/statements?currency=USD&from=yesterday'), 400, 'parameter_invalid', 'from')
+    // no day of the calendar, as a date or in a timestamp (Date.parse would take March 1st)
+    expectError(await get(env, t, '/v1/statements?currency=USD&from=2024-02-30'), 400, 'parameter_invalid', 'from')
+    expectError(
+      await get(env, t, '/v1/statements?currency=USD&to=2025-02-29T10:00:00Z'),
+      400,
+      'parameter_invalid',
+      'to',
+    )
+    ok(await get(env, t, '/v1/statements?currency=USD&from=2024-02-29&to=2024-03-01T10:00:00Z'))
     expectError(await get(env, t, '/v1/statements?currency=USD&account=escrow'), 400, 'parameter_invalid', 'account')
     expectError(await get(env, t, '/v1/statements?currency=USD&user=usr_x'), 400, 'parameter_unknown', 'user')
     expectError(await get(env, undefined, '/v1/statements?currency=USD'), 401, 'authentication_required')
