@@ -1,5 +1,5 @@
 /** Balances, payouts, statements and ledger reads (SPEC §7). */
-import { fail } from '../domain/errors.ts'
+import { fail, noCursor } from '../domain/errors.ts'
 import { available, holdReleaseLines, payoutLines } from '../domain/ledger.ts'
 import { isSupportedCurrency } from '../domain/money.ts'
 import type { Actor } from '../domain/types.ts'
@@ -231,8 +231,21 @@ export async function myLedgerEntries(app: App, userId: string, page: { limit: n
     ])
     .where('a.user_id', '=', userId)
   if (page.startingAfter) {
-    const seq = Number(page.startingAfter.replace(/^jel_/, ''))
-    if (Number.isSafeInteger(seq)) q = q.where('l.seq', '<', BigInt(seq))
+    // the cursor is a line on one of the user's accounts
+    const seq = /^jel_\d{1,15}$/.test(page.startingAfter) ? BigInt(page.startingAfter.slice(4)) : null
+    const cursor =
+      seq === null
+        ? null
+        : await app.store.db
+            .selectFrom('journal_lines as l')
+            .innerJoin('accounts as a', (j) =>
+              j.onRef('a.account', '=', 'l.account').onRef('a.currency', '=', 'l.currency'),
+            )
+            .select('l.seq')
+            .where('l.seq', '=', seq)
+            .where('a.user_id', '=', userId)
+            .executeTakeFirst()
+    q = q.where('l.seq', '<', (cursor ?? noCursor(page.startingAfter)).seq)
   }
   const rows = await q
     .orderBy('l.seq', 'desc')

@@ -1,6 +1,6 @@
 /** Webhook endpoints and their delivery log (SPEC §9). The secret is shown once, at creation. */
 import { randomBytes } from 'node:crypto'
-import { fail } from '../domain/errors.ts'
+import { fail, noCursor } from '../domain/errors.ts'
 import { iso } from '../domain/types.ts'
 import { refuseUrl } from '../jobs/url-guard.ts'
 import { num } from '../store/schema.ts'
@@ -116,7 +116,15 @@ export async function listDeliveries(
 ) {
   await ownEndpoint(app, userId, endpointId)
   let q = app.store.db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', endpointId)
-  if (page.startingAfter) q = q.where('id', '<', page.startingAfter)
+  if (page.startingAfter) {
+    const cursor = await app.store.db
+      .selectFrom('webhook_deliveries')
+      .select('id')
+      .where('id', '=', page.startingAfter)
+      .where('endpoint_id', '=', endpointId)
+      .executeTakeFirst()
+    q = q.where('id', '<', (cursor ?? noCursor(page.startingAfter)).id)
+  }
   const rows = await q
     .orderBy('id', 'desc')
     .limit(page.limit + 1)

@@ -110,5 +110,9 @@ export const fail = (code: ErrorCode, message: string, param?: string): never =>
 
 export const invalid = (param: string, message: string): never => fail('parameter_invalid', message, param)
 
+/** A list's `starting_after` that names nothing the caller may list: 404, not a silent first page. */
+export const noCursor = (id: string): never =>
+  fail('resource_missing', `No such object to start after: ${id}.`, 'starting_after')
+
 export const badState = (what: string, state: string, command: string): never =>
   fail('invalid_state_transition', `Cannot ${command.replaceAll('_', ' ')}: the ${what} is ${state}.`)

@@ -101,6 +101,12 @@ describe.each(DATABASES)('admin on %s', (kind) => {
     ok(await post(env, admin.token, `/v1/disputes/${d2}/decide`, { release_amount: 0, note: 'no delivery' }))
     const page2 = ok(await get(env, admin.token, `/v1/admin/disputes?status=arbitration&limit=1&starting_after=${d2}`))
     expect(page2.data.map((x: { id: string }) => x.id)).toEqual([d1])
+    expectError(
+      await get(env, admin.token, '/v1/admin/disputes?starting_after=dsp_nothing'),
+      404,
+      'resource_missing',
+      'starting_after',
+    )
   })
 
   it('reads and advances the test clock; due timers run before the call answers', async () => {

@@ -263,6 +263,36 @@ describe.each(DATABASES)('validation and errors on %s', (kind) => {
       expectError(await get(env, a.token, url), 400, 'parameter_unknown', param)
   })
 
+  it('answers a cursor that names nothing the caller may list with 404, not a silent first page', async () => {
+    const d = await contract(env) // a contract of two other users
+    const stranger = await user(env, 'stranger')
+    const theirs = { offers: d.contract.offer_id, contracts: d.cid } as Record<string, string>
+    for (const list of ['offers', 'contracts', 'events', 'payouts', 'ledger/entries']) {
+      expectError(
+        await get(env, a.token, `/v1/${list}?starting_after=${list.startsWith('ledger') ? 'jel_999999' : 'x_nothing'}`),
+        404,
+        'resource_missing',
+        'starting_after',
+      )
+      if (theirs[list])
+        expectError(
+          await get(env, stranger.token, `/v1/${list}?starting_after=${theirs[list]}`),
+          404,
+          'resource_missing',
+          'starting_after',
+        )
+    }
+    // a party's own cursor still pages
+    const first = ok(await get(env, d.client.token, '/v1/events?limit=1'))
+    ok(await get(env, d.client.token, `/v1/events?limit=1&starting_after=${first.data[0].id}`))
+    expectError(
+      await get(env, stranger.token, `/v1/events?starting_after=${first.data[0].id}`),
+      404,
+      'resource_missing',
+      'starting_after',
+    )
+  })
+
   it('sends security headers and JSON errors', async () => {
     const res = await get(env, undefined, '/v1/me')
     expect(res.headers['content-type']).toMatch(/application\/json/)

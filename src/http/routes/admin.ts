@@ -5,7 +5,7 @@ import { decode } from '../../app/json-codec.ts'
 import { presentDispute } from '../../app/present.ts'
 import { verify } from '../../app/verify.ts'
 import type { Contract } from '../../domain/contract-model.ts'
-import { DomainError } from '../../domain/errors.ts'
+import { DomainError, noCursor } from '../../domain/errors.ts'
 import { PLATFORM } from '../../domain/ledger.ts'
 import { iso } from '../../domain/types.ts'
 import type { Worker } from '../../jobs/worker.ts'
@@ -35,7 +35,9 @@ export function adminRoutes(server: Server, app: App, worker: Worker | null) {
         })
         .sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : a.id < b.id ? 1 : -1))
       // the cursor is placed among all disputes: the one named may have left the status filtered on since
-      const start = p.startingAfter ? sorted.findIndex((d) => d.id === p.startingAfter) + 1 : 0
+      const at = p.startingAfter ? sorted.findIndex((d) => d.id === p.startingAfter) : -1
+      if (p.startingAfter && at < 0) noCursor(p.startingAfter)
+      const start = at + 1
       const all = sorted.slice(start).filter((d) => !req.query.status || d.status === req.query.status)
       return list(all.slice(0, p.limit), p.limit < all.length, '/v1/admin/disputes')
     },

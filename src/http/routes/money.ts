@@ -2,7 +2,7 @@
 import { Type } from 'typebox'
 import type { App } from '../../app/app.ts'
 import { balances, createPayout, myLedgerEntries, presentPayout, statement, statementCsv } from '../../app/money.ts'
-import { fail } from '../../domain/errors.ts'
+import { fail, noCursor } from '../../domain/errors.ts'
 import { isSupportedCurrency } from '../../domain/money.ts'
 import { actorOf } from '../auth.ts'
 import { idempotent } from '../idempotency.ts'
@@ -39,18 +39,19 @@ export function moneyRoutes(server: Server, app: App) {
       const p = page(req.query)
       let q = app.store.db.selectFrom('payouts').selectAll().where('user_id', '=', req.user!.id)
       if (p.startingAfter) {
-        const cur = await app.store.db
-          .selectFrom('payouts')
-          .select(['created_at', 'id'])
-          .where('id', '=', p.startingAfter)
-          .executeTakeFirst()
-        if (cur)
-          q = q.where((eb) =>
-            eb.or([
-              eb('created_at', '<', cur.created_at),
-              eb.and([eb('created_at', '=', cur.created_at), eb('id', '<', cur.id)]),
-            ]),
-          )
+        const cur =
+          (await app.store.db
+            .selectFrom('payouts')
+            .select(['created_at', 'id'])
+            .where('id', '=', p.startingAfter)
+            .where('user_id', '=', req.user!.id)
+            .executeTakeFirst()) ?? noCursor(p.startingAfter)
+        q = q.where((eb) =>
+          eb.or([
+            eb('created_at', '<', cur.created_at),
+            eb.and([eb('created_at', '=', cur.created_at), eb('id', '<', cur.id)]),
+          ]),
+        )
       }
       const rows = await q
         .orderBy('created_at', 'desc')

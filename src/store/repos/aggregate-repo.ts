@@ -5,6 +5,7 @@
 import type { Kysely } from 'kysely'
 import { decode, encodeAggregate } from '../../app/json-codec.ts'
 import type { Contract } from '../../domain/contract-model.ts'
+import { noCursor } from '../../domain/errors.ts'
 import type { Offer } from '../../domain/offer.ts'
 import { deepFreeze } from '../../domain/types.ts'
 import { prepared } from '../prepared.ts'
@@ -226,19 +227,15 @@ export async function listFor<T>(
   if (userId) q = q.where((eb) => eb.or([eb('client_id', '=', userId), eb('freelancer_id', '=', userId)]))
   if (page.status) q = q.where('status', '=', page.status)
   if (page.startingAfter) {
-    const cursor = await db
-      .selectFrom(table)
-      .select(['created_at', 'id'])
-      .where('id', '=', page.startingAfter)
-      .executeTakeFirst()
-    if (cursor) {
-      q = q.where((eb) =>
-        eb.or([
-          eb('created_at', '<', cursor.created_at),
-          eb.and([eb('created_at', '=', cursor.created_at), eb('id', '<', cursor.id)]),
-        ]),
-      )
-    }
+    let c = db.selectFrom(table).select(['created_at', 'id']).where('id', '=', page.startingAfter)
+    if (userId) c = c.where((eb) => eb.or([eb('client_id', '=', userId), eb('freelancer_id', '=', userId)]))
+    const cursor = (await c.executeTakeFirst()) ?? noCursor(page.startingAfter)
+    q = q.where((eb) =>
+      eb.or([
+        eb('created_at', '<', cursor.created_at),
+        eb.and([eb('created_at', '=', cursor.created_at), eb('id', '<', cursor.id)]),
+      ]),
+    )
   }
   const rows = await q
     .orderBy('created_at', 'desc')

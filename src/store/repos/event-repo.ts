@@ -3,6 +3,7 @@
  * webhook delivery per matching endpoint; the worker sends deliveries later, so no endpoint slows a command.
  */
 import { type Kysely, sql } from 'kysely'
+import { noCursor } from '../../domain/errors.ts'
 import { writesInWith } from '../database.ts'
 import { prepared } from '../prepared.ts'
 import { type DB, num } from '../schema.ts'
@@ -182,8 +183,15 @@ export async function listEvents(
       : q.where('e.type', '=', page.type)
   if (page.contractId) q = q.where('e.contract_id', '=', page.contractId)
   if (page.startingAfter) {
-    const cursor = await db.selectFrom('events').select('seq').where('id', '=', page.startingAfter).executeTakeFirst()
-    if (cursor) q = q.where('e.seq', '<', cursor.seq)
+    const cursor =
+      (await db
+        .selectFrom('event_recipients as r')
+        .innerJoin('events as e', 'e.seq', 'r.event_seq')
+        .select('e.seq')
+        .where('r.user_id', '=', userId)
+        .where('e.id', '=', page.startingAfter)
+        .executeTakeFirst()) ?? noCursor(page.startingAfter)
+    q = q.where('e.seq', '<', cursor.seq)
   }
   const rows = await q
     .orderBy('e.seq', 'desc')
