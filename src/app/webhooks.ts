@@ -138,11 +138,14 @@ export async function listDeliveries(
  */
 export async function retryDelivery(app: App, userId: string, id: string, idem?: IdempotentResponse) {
   return run(app, { actor: { kind: 'user', id: userId }, idem }, async (tx) => {
+    // a delivery of a deleted endpoint is gone with it, as its log is
     const row = await tx.db
-      .selectFrom('webhook_deliveries')
-      .selectAll()
-      .where('id', '=', id)
-      .where('user_id', '=', userId)
+      .selectFrom('webhook_deliveries as d')
+      .innerJoin('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+      .selectAll('d')
+      .where('d.id', '=', id)
+      .where('d.user_id', '=', userId)
+      .where('e.deleted_at', 'is', null)
       .executeTakeFirst()
     if (!row) return fail('resource_missing', `No such webhook delivery: ${id}.`)
     const now = BigInt(tx.now)

@@ -85,6 +85,10 @@ describe('webhook deliveries', () => {
       return list[0]?.status === 'delivered' && list[0].attempts === 2 && list
     })
     expect(after).toMatchObject({ id: d!.id, attempts: 2, last_response_status: 200 })
+    // with its endpoint deleted, the delivery is gone with it (as its log is)
+    expect((await call(env, 'DELETE', `/v1/webhook_endpoints/${a.endpointId}`, { token: a.token })).status).toBe(200)
+    const gone = await call(env, 'POST', `/v1/webhook_deliveries/${d!.id}/retry`, { token: a.token, body: {} })
+    expect([gone.status, gone.body.error?.code]).toEqual([404, 'resource_missing'])
   })
 
   it('after a failed attempt, a retry by hand is sent at once (no waiting for the backoff)', async () => {
