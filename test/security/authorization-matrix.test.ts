@@ -255,12 +255,14 @@ describe.each(DATABASES)('lists answer only the caller’s objects on %s', (kind
     // filters and cursors do not open a door either
     const byContract = ok(await call(env, 'GET', `/v1/events?contract_id=${b.contract.id}`, { token: a.client.token }))
     expect(byContract.data).toEqual([])
+    // another user's object as a cursor is answered as one that does not exist: 404, naming only what was sent
     const cursor = await call(env, 'GET', `/v1/payouts?starting_after=${payoutB.id}`, { token: a.freelancer.token })
-    expect(cursor.status).toBeLessThan(500)
-    expect(cursor.text).not.toContain(payoutB.id)
+    const nothing = await call(env, 'GET', '/v1/payouts?starting_after=pay_nothing', { token: a.freelancer.token })
+    expect([cursor.status, cursor.body.error.code, nothing.status]).toEqual([404, 'resource_missing', 404])
+    expect(cursor.body.error.message).toBe(nothing.body.error.message.replace('pay_nothing', payoutB.id))
     const offersCursor = await call(env, 'GET', `/v1/offers?starting_after=${b.offer}`, { token: a.client.token })
-    expect(offersCursor.status).toBeLessThan(500)
-    for (const id of secretOf.b) expect(offersCursor.text).not.toContain(id)
+    expect([offersCursor.status, offersCursor.body.error.code]).toEqual([404, 'resource_missing'])
+    for (const id of secretOf.b) if (id !== b.offer) expect(offersCursor.text).not.toContain(id)
 
     // the admin sees every contract, but no one's offers, keys, endpoints or payouts
     const admin = (
