@@ -28,6 +28,7 @@ export class ManualClock implements Clock {
         .values({ id: 1, now: BigInt(start) })
         .onConflict((oc) => oc.column('id').doNothing())
         .execute()
+      await c.refresh() // another server may have started it first
     }
     return c
   }
@@ -43,6 +44,7 @@ export class ManualClock implements Clock {
     return this.current
   }
 
+  /** Moves the clock forward to `ms` (never back, also when another server moved it further meanwhile). */
   async set(ms: number): Promise<void> {
     if (ms < this.current) return
     this.current = ms
@@ -50,6 +52,7 @@ export class ManualClock implements Clock {
       .updateTable('clock')
       .set({ now: BigInt(ms) })
       .where('id', '=', 1)
+      .where('now', '<', BigInt(ms))
       .execute()
   }
 }

@@ -124,26 +124,30 @@ export class Worker {
   async advance(seconds: number): Promise<number> {
     const clock = this.app.clock
     if (!(clock instanceof ManualClock)) throw new Error('advance needs the manual clock')
-    const run = this.advancing.then(async () => {
-      await clock.refresh()
-      const target = clock.now() + seconds * 1000
-      for (;;) {
-        const next = await this.app.store.db
-          .selectFrom('timers')
-          .select('run_at')
-          .where('run_at', '<=', BigInt(target))
-          .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', BigInt(Date.now()))]))
-          .orderBy('run_at')
-          .limit(1)
-          .executeTakeFirst()
-        if (!next) break
-        await clock.set(Math.max(clock.now(), num(next.run_at)))
-        await this.runDueTimers(clock.now(), 1)
-      }
-      await clock.set(target)
-      this.poke()
-      return clock.now()
-    })
+    // one advance at a time, for every server of the database: each one starts from where the last one ended, so
+    // two advances add up and the clock never goes back
+    const run = this.advancing.then(() =>
+      this.app.store.exclusive('tranche test clock', async () => {
+        await clock.refresh()
+        const target = clock.now() + seconds * 1000
+        for (;;) {
+          const next = await this.app.store.db
+            .selectFrom('timers')
+            .select('run_at')
+            .where('run_at', '<=', BigInt(target))
+            .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', BigInt(Date.now()))]))
+            .orderBy('run_at')
+            .limit(1)
+            .executeTakeFirst()
+          if (!next) break
+          await clock.set(Math.max(clock.now(), num(next.run_at)))
+          await this.runDueTimers(clock.now(), 1)
+        }
+        await clock.set(target)
+        this.poke()
+        return clock.now()
+      }),
+    )
     this.advancing = run.catch(() => undefined)
     return run
   }
@@ -155,7 +159,8 @@ export class Worker {
       return 1
     }
     const db = this.app.store.db
-    const now = this.app.clock.now()
+    // a worker of its own (`tranche worker`) serves no requests, which is where the test clock is re-read
+    const now = this.app.clock instanceof ManualClock ? await this.app.clock.refresh() : this.app.clock.now()
     const realNow = Date.now()
     const saturated = [...this.busy].filter(([, k]) => k >= MAX_PER_ENDPOINT).map(([id]) => id)
     let q = db

@@ -19,7 +19,26 @@ export interface Store {
   readonly caps: Capabilities
   /** SQLite: its one connection, on which a write transaction runs its statements directly (`directConnection`) */
   readonly sqlite?: SqliteLike
+  /**
+   * Runs `fn` while no one else using the database runs one under the same `name`: on PostgreSQL, where several
+   * servers share the database, under a session advisory lock on a connection of its own; on SQLite and PGlite,
+   * which one process has to itself, in turn within the process (`inTurn`).
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>
   close(): Promise<void>
+}
+
+/** `Store.exclusive` for a database that one process has to itself: the calls under one name run in turn. */
+export function inTurn(): Store['exclusive'] {
+  const last = new Map<string, Promise<unknown>>()
+  return (name, fn) => {
+    const run = (last.get(name) ?? Promise.resolve()).then(fn)
+    last.set(
+      name,
+      run.catch(() => undefined),
+    )
+    return run
+  }
 }
 
 /** The closed set of storage failures the application reacts to. */

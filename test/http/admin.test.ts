@@ -154,6 +154,18 @@ describe.each(DATABASES)('admin on %s', (kind) => {
       expect(Date.parse((await milestone(env2, d.client.token, d.ids[0]!)).funded_at)).toBeGreaterThanOrEqual(
         Date.parse(moved),
       )
+      // advances through both at once add up, and the clock never goes back behind one already answered
+      const t0 = Date.parse(ok(await get(env, admin.token, '/v1/test_clock')).now)
+      const [a, b] = await Promise.all([
+        post(env, admin.token, '/v1/test_clock/advance', { seconds: 10 * DAY }),
+        post(env2, admin.token, '/v1/test_clock/advance', { seconds: DAY }),
+      ])
+      const days = (iso: string) => (Date.parse(iso) - t0) / 1000 / DAY
+      // whichever went first answered its own step (10 or 1 day), the other the sum
+      const [da, db] = [days(ok(a).now), days(ok(b).now)]
+      expect(da === 10 ? [da, db] : [db, da]).toEqual(da === 10 ? [10, 11] : [1, 11])
+      expect(days(ok(await get(env, admin.token, '/v1/test_clock')).now)).toBe(11)
+      expect(days(ok(await get(env2, admin.token, '/v1/test_clock')).now)).toBe(11)
     } finally {
       await env2.server.close()
       await rt2.worker.stop()

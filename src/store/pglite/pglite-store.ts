@@ -13,7 +13,7 @@ import {
   type PostgresPoolClient,
   type PostgresQueryResult,
 } from 'kysely'
-import type { Store } from '../database.ts'
+import { inTurn, type Store } from '../database.ts'
 import { migrateToLatest } from '../migrations.ts'
 import type { DB } from '../schema.ts'
 
@@ -118,6 +118,7 @@ export async function openPglite(opts: { migrate?: boolean } = {}): Promise<Stor
   return {
     db,
     caps: { dialect: 'postgres', skipLocked: true, rowLocks: true },
+    exclusive: inTurn(), // one connection, in this process only
     close: () => db.destroy(),
   }
 }

@@ -56,6 +56,19 @@ export async function openPostgres(
   return {
     db,
     caps: { dialect: 'postgres', skipLocked: true, rowLocks: true },
+    async exclusive(name, fn) {
+      const client = await pool.connect()
+      try {
+        await client.query('select pg_advisory_lock(hashtextextended($1, 0))', [name])
+        try {
+          return await fn()
+        } finally {
+          await client.query('select pg_advisory_unlock(hashtextextended($1, 0))', [name])
+        }
+      } finally {
+        client.release()
+      }
+    },
     close: () => db.destroy(),
   }
 }

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
-import { directOnIdle, type Store } from '../database.ts'
+import { directOnIdle, inTurn, type Store } from '../database.ts'
 import { migrateToLatest } from '../migrations.ts'
 import type { DB } from '../schema.ts'
 import { restartWal, startCheckpointer } from './checkpointer.ts'
@@ -41,6 +41,7 @@ export async function openSqlite(
   return {
     db,
     caps: { dialect: 'sqlite', skipLocked: false, rowLocks: false },
+    exclusive: inTurn(),
     sqlite: connection,
     async close() {
       await checkpointer?.stop()
