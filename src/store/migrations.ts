@@ -237,8 +237,26 @@ class StaticProvider implements MigrationProvider {
 
 export const LATEST_MIGRATION = '002_audit_chains'
 
-/** Runs pending migrations; refuses a database written by a newer version of Tranche. */
+/**
+ * Runs pending migrations; refuses a database written by a newer version of Tranche. On SQLite all of it is one
+ * write transaction (BEGIN IMMEDIATE): Kysely takes no migration lock there and runs each statement on its own, so
+ * two processes starting at once on a fresh file (a server and its worker) would both run the same migrations, and
+ * a process stopped half-way would leave tables that no recorded migration made. PostgreSQL migrations run in a
+ * transaction under Kysely's lock.
+ */
 export async function migrateToLatest(db: AnyDb, dialect: 'sqlite' | 'postgres'): Promise<void> {
+  if (dialect === 'postgres') return migrate(db, dialect)
+  await sql`begin immediate`.execute(db)
+  try {
+    await migrate(db, dialect)
+    await sql`commit`.execute(db)
+  } catch (e) {
+    await sql`rollback`.execute(db).catch(() => undefined)
+    throw e
+  }
+}
+
+async function migrate(db: AnyDb, dialect: 'sqlite' | 'postgres'): Promise<void> {
   // Kysely's Migrator looks for its tables in every schema unless told which one: with several Tranche schemas in one
   // PostgreSQL database (a `schema` per store, as the tests use), a fresh schema would see another schema's
   // kysely_migration, skip creating its own, and fail. Pin it to the schema the connection writes to.

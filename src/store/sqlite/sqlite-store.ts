@@ -23,9 +23,9 @@ export async function openSqlite(
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
   const raw = new Database(path)
   raw.defaultSafeIntegers(true)
+  raw.pragma(`busy_timeout = ${busyTimeoutMs}`) // first: switching to WAL waits for another process opening it too
   raw.pragma('journal_mode = WAL')
   raw.pragma('synchronous = FULL')
-  raw.pragma(`busy_timeout = ${busyTimeoutMs}`)
   raw.pragma('foreign_keys = ON')
   // Savepoints (one per command of a group commit) keep their undo pages in a statement journal: in memory, not a
   // temp file. A 16 MiB page cache (default 2 MiB) keeps the indexes' hot pages of a growing database.
