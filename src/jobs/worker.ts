@@ -90,7 +90,7 @@ export class Worker {
 
   /** Runs every timer due by `now`, in deadline order; returns how many ran. */
   async runDueTimers(now: number, limit = 256): Promise<number> {
-    const due = await claimDue(this.app.store.db, this.app.store.caps, {
+    const due = await claimDue(this.app.store, {
       now,
       limit,
       owner: this.owner,

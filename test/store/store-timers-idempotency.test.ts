@@ -40,7 +40,7 @@ describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (ada
     const realNow = 1_000_000
     const lease = { now: 1_000, limit: 10, leaseMs: 30_000 }
 
-    const a = await claimDue(db, store.caps, { ...lease, owner: 'A', realNow })
+    const a = await claimDue(store, { ...lease, owner: 'A', realNow })
     expect(a.map((t) => t.key)).toEqual([early, late])
     expect(a[0]).toEqual({
       key: early,
@@ -49,10 +49,10 @@ describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (ada
       payload: { contractId: 'ctr_x', note: '☕' },
       attempts: 0,
     })
-    expect(await claimDue(db, store.caps, { ...lease, owner: 'B', realNow: realNow + 1 })).toEqual([])
+    expect(await claimDue(store, { ...lease, owner: 'B', realNow: realNow + 1 })).toEqual([])
 
     // the lease runs out: another owner takes them
-    const b = await claimDue(db, store.caps, { ...lease, owner: 'B', realNow: realNow + 30_001 })
+    const b = await claimDue(store, { ...lease, owner: 'B', realNow: realNow + 30_001 })
     expect(b.map((t) => t.key)).toEqual([early, late])
     const owners = await db
       .selectFrom('timers')
@@ -78,15 +78,15 @@ describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (ada
     ])
 
     // a failure backs off until its retry time, then counts the attempt
-    const [again] = await claimDue(db, store.caps, { ...lease, owner: 'C', realNow })
+    const [again] = await claimDue(store, { ...lease, owner: 'C', realNow })
     expect(again?.key).toBe(late)
     await failTimer(db, again!, 'boom', realNow + 60_000)
-    expect(await claimDue(db, store.caps, { ...lease, owner: 'C', realNow: realNow + 59_999 })).toEqual([])
-    const retried = await claimDue(db, store.caps, { ...lease, owner: 'C', realNow: realNow + 60_001 })
+    expect(await claimDue(store, { ...lease, owner: 'C', realNow: realNow + 59_999 })).toEqual([])
+    const retried = await claimDue(store, { ...lease, owner: 'C', realNow: realNow + 60_001 })
     expect(retried.map((t) => [t.key, t.attempts])).toEqual([[late, 1]])
     await releaseLeases(db, 'C')
     expect(
-      (await claimDue(db, store.caps, { ...lease, limit: 1, owner: 'D', realNow: realNow + 60_001 })).map((t) => t.key),
+      (await claimDue(store, { ...lease, limit: 1, owner: 'D', realNow: realNow + 60_001 })).map((t) => t.key),
     ).toEqual([late])
     await applyTimers(db, { set: [], cancel: [late, future] }, 3)
   })
@@ -108,7 +108,7 @@ describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (ada
       )
       await db.transaction().execute(async (trx) => {
         await trx.selectFrom('timers').select('key').where('key', '=', x).forUpdate().execute()
-        const got = await claimDue(db, store.caps, {
+        const got = await claimDue(store, {
           now: 1_000,
           limit: 10,
           owner: 'other',

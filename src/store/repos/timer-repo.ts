@@ -4,7 +4,7 @@
  */
 import type { Kysely, OnConflictBuilder } from 'kysely'
 import type { TimerChanges, TimerKind, TimerSpec } from '../../domain/types.ts'
-import { type Capabilities, writesInWith } from '../database.ts'
+import { type Store, writesInWith, writeTransaction } from '../database.ts'
 import { prepared } from '../prepared.ts'
 import { type DB, num } from '../schema.ts'
 
@@ -73,14 +73,15 @@ const cancelAndSetTimers = prepared((db, a: { keys: string[]; rows: TimerRow[] }
 
 /**
  * Claims up to `limit` timers due by `now` (in deadline order) whose lease is free, leasing them until
- * `leaseUntil` (real time, ms) for `owner`.
+ * `leaseUntil` (real time, ms) for `owner`. A write transaction from its start (`writeTransaction`): on SQLite a
+ * transaction that read first and then writes fails at once, without waiting, while another process writes.
  */
 export async function claimDue(
-  db: Kysely<DB>,
-  caps: Capabilities,
+  store: Store,
   opts: { now: number; limit: number; owner: string; realNow: number; leaseMs: number },
 ): Promise<DueTimer[]> {
-  return db.transaction().execute(async (trx) => {
+  const caps = store.caps
+  return writeTransaction(store, async (trx) => {
     let q = trx
       .selectFrom('timers')
       .select(['key', 'kind', 'run_at', 'payload', 'attempts'])
