@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto'
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2'
-import { DomainError, fail } from '../domain/errors.ts'
+import { DomainError, fail, noCursor } from '../domain/errors.ts'
 import { iso } from '../domain/types.ts'
 import { isUniqueViolation } from '../store/database.ts'
 import { prepared } from '../store/prepared.ts'
@@ -263,15 +263,26 @@ export async function createApiKey(app: App, userId: string, name: string, idem?
   })
 }
 
-export async function listApiKeys(app: App, userId: string) {
-  const rows = await app.store.db
-    .selectFrom('api_keys')
-    .selectAll()
-    .where('user_id', '=', userId)
-    .where('deleted_at', 'is', null)
+export async function listApiKeys(app: App, userId: string, page: { limit: number; startingAfter: string | null }) {
+  const mine = () => app.store.db.selectFrom('api_keys').where('user_id', '=', userId).where('deleted_at', 'is', null)
+  let q = mine().selectAll()
+  if (page.startingAfter) {
+    const cursor =
+      (await mine().select(['created_at', 'id']).where('id', '=', page.startingAfter).executeTakeFirst()) ??
+      noCursor(page.startingAfter)
+    q = q.where((eb) =>
+      eb.or([
+        eb('created_at', '<', cursor.created_at),
+        eb.and([eb('created_at', '=', cursor.created_at), eb('id', '<', cursor.id)]),
+      ]),
+    )
+  }
+  const rows = await q
     .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
     .execute()
-  return rows.map(presentKey)
+  return { data: rows.slice(0, page.limit).map(presentKey), hasMore: rows.length > page.limit }
 }
 
 export async function deleteApiKey(app: App, userId: string, id: string) {

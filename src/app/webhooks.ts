@@ -49,15 +49,27 @@ export async function createEndpoint(
   })
 }
 
-export async function listEndpoints(app: App, userId: string) {
-  const rows = await app.store.db
-    .selectFrom('webhook_endpoints')
-    .selectAll()
-    .where('user_id', '=', userId)
-    .where('deleted_at', 'is', null)
+export async function listEndpoints(app: App, userId: string, page: { limit: number; startingAfter: string | null }) {
+  const mine = () =>
+    app.store.db.selectFrom('webhook_endpoints').where('user_id', '=', userId).where('deleted_at', 'is', null)
+  let q = mine().selectAll()
+  if (page.startingAfter) {
+    const cursor =
+      (await mine().select(['created_at', 'id']).where('id', '=', page.startingAfter).executeTakeFirst()) ??
+      noCursor(page.startingAfter)
+    q = q.where((eb) =>
+      eb.or([
+        eb('created_at', '<', cursor.created_at),
+        eb.and([eb('created_at', '=', cursor.created_at), eb('id', '<', cursor.id)]),
+      ]),
+    )
+  }
+  const rows = await q
     .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
     .execute()
-  return rows.map(presentEndpoint)
+  return { data: rows.slice(0, page.limit).map(presentEndpoint), hasMore: rows.length > page.limit }
 }
 
 async function ownEndpoint(app: App, userId: string, id: string) {

@@ -3,6 +3,7 @@
  * Every object is strict (unknown fields → 400 parameter_unknown); amounts are integers 1..10^12 (SPEC §3).
  */
 import { type TSchema, Type } from 'typebox'
+import { EVENT_TYPES } from '../domain/types.ts'
 
 export const MAX_TITLE = 200
 export const MAX_TEXT = 10_000
@@ -66,11 +67,17 @@ const pageProps = {
   starting_after: Type.Optional(Type.String({ maxLength: 100 })),
 }
 export const ListQuery = Strict(pageProps)
-export const StatusListQuery = Strict({ ...pageProps, status: Type.Optional(Type.String({ maxLength: 40 })) })
+/** A list filtered by the status of its objects: one of `statuses` (another is a mistake, not an empty list). */
+export const StatusListQuery = (statuses: readonly string[]) =>
+  Strict({ ...pageProps, status: Type.Optional(Type.Unsafe<string>({ type: 'string', enum: [...statuses] })) })
 export const EventListQuery = Strict({
   ...pageProps,
-  type: Type.Optional(Type.String({ maxLength: 80 })),
+  type: Type.Optional(
+    Type.String({ pattern: `^(${EVENT_TYPES.join('|').replaceAll('.', '\\.')}|[a-z_]+\\.\\*)$`, maxLength: 80 }),
+  ),
   contract_id: Type.Optional(Type.String({ maxLength: 100 })),
 })
+/** A query that takes no parameters at all. */
+export const NoQuery = Strict({})
 
 export type Json = Record<string, unknown>

@@ -259,8 +259,25 @@ describe.each(DATABASES)('validation and errors on %s', (kind) => {
       ['/v1/offers?type=offer.created', 'type'],
       ['/v1/events?status=active', 'status'],
       ['/v1/payouts?status=paid', 'status'],
+      ['/v1/balances?currency=USD', 'currency'],
+      ['/v1/api_keys?status=active', 'status'],
     ] as const)
       expectError(await get(env, a.token, url), 400, 'parameter_unknown', param)
+    // a filter's value is one there is
+    expectError(await get(env, a.token, '/v1/contracts?status=bogus'), 400, 'parameter_invalid', 'status')
+    expectError(await get(env, a.token, '/v1/offers?status=active'), 400, 'parameter_invalid', 'status')
+    expectError(await get(env, a.token, '/v1/events?type=milestone.paid'), 400, 'parameter_invalid', 'type')
+    ok(await get(env, a.token, '/v1/events?type=milestone.*'))
+    // API keys and webhook endpoints page like every list
+    const u = await user(env, 'keys')
+    for (let i = 0; i < 3; i++) ok(await post(env, u.token, '/v1/api_keys', { name: `k${i}` }), 201)
+    const first = ok(await get(env, u.token, '/v1/api_keys?limit=2'))
+    expect([first.data.length, first.has_more]).toEqual([2, true])
+    const rest = ok(await get(env, u.token, `/v1/api_keys?limit=2&starting_after=${first.data[1].id}`))
+    expect([rest.data.length, rest.has_more]).toEqual([1, false])
+    expect(new Set([...first.data, ...rest.data].map((k: { id: string }) => k.id)).size).toBe(3)
+    ok(await get(env, u.token, '/v1/webhook_endpoints?limit=1'))
+    expectError(await get(env, u.token, '/v1/api_keys?limit=0'), 400, 'parameter_invalid', 'limit')
   })
 
   it('answers a cursor that names nothing the caller may list with 404, not a silent first page', async () => {

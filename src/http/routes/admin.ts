@@ -4,7 +4,7 @@ import type { App } from '../../app/app.ts'
 import { decode } from '../../app/json-codec.ts'
 import { presentDispute } from '../../app/present.ts'
 import { verify } from '../../app/verify.ts'
-import type { Contract } from '../../domain/contract-model.ts'
+import type { Contract, DisputeStatus } from '../../domain/contract-model.ts'
 import { DomainError, noCursor } from '../../domain/errors.ts'
 import { PLATFORM } from '../../domain/ledger.ts'
 import { iso } from '../../domain/types.ts'
@@ -18,7 +18,19 @@ const admin = { auth: 'admin' as const }
 export function adminRoutes(server: Server, app: App, worker: Worker | null) {
   server.get(
     '/v1/admin/disputes',
-    { config: admin, schema: { tags: ['admin'], summary: 'Disputes, by status', querystring: StatusListQuery } },
+    {
+      config: admin,
+      schema: {
+        tags: ['admin'],
+        summary: 'Disputes, by status',
+        querystring: StatusListQuery([
+          'awaiting_response',
+          'negotiation',
+          'arbitration',
+          'resolved',
+        ] satisfies DisputeStatus[]),
+      },
+    },
     async (req) => {
       const p = page(req.query)
       const rows = await app.store.db

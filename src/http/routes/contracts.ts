@@ -4,7 +4,7 @@ import { contractFor } from '../../app/access.ts'
 import type { App } from '../../app/app.ts'
 import { contractCommand, milestoneCommand } from '../../app/contracts.ts'
 import { presentAmendment, presentContract, presentMilestone, presentRefundRequest } from '../../app/present.ts'
-import type { Contract } from '../../domain/contract-model.ts'
+import type { Contract, ContractStatus } from '../../domain/contract-model.ts'
 import { fail } from '../../domain/errors.ts'
 import { listFor } from '../../store/repos/aggregate-repo.ts'
 import { actorOf } from '../auth.ts'
@@ -45,7 +45,7 @@ export function contractRoutes(server: Server, app: App) {
         tags: ['contracts'],
         summary: 'My contracts (all, for the admin)',
         description: 'Each with `parties`: the client and the freelancer, each {id, name, email}.',
-        querystring: StatusListQuery,
+        querystring: StatusListQuery(['active', 'completed', 'ended'] satisfies ContractStatus[]),
       },
     },
     async (req) => {

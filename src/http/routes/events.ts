@@ -58,8 +58,11 @@ export function eventRoutes(server: Server, app: App) {
   )
   server.get(
     '/v1/webhook_endpoints',
-    { config: auth, schema: { tags: ['webhooks'], summary: 'My webhook endpoints' } },
-    async (req) => list(await listEndpoints(app, req.user!.id), false, '/v1/webhook_endpoints'),
+    { config: auth, schema: { tags: ['webhooks'], summary: 'My webhook endpoints', querystring: ListQuery } },
+    async (req) => {
+      const endpoints = await listEndpoints(app, req.user!.id, page(req.query))
+      return list(endpoints.data, endpoints.hasMore, '/v1/webhook_endpoints')
+    },
   )
   server.delete(
     '/v1/webhook_endpoints/:id',

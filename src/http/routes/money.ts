@@ -7,14 +7,17 @@ import { isSupportedCurrency } from '../../domain/money.ts'
 import { actorOf } from '../auth.ts'
 import { idempotent } from '../idempotency.ts'
 import { big, list, page, type Server, timeParam } from '../route-kit.ts'
-import { Amount, Currency, ListQuery, Strict } from '../schemas.ts'
+import { Amount, Currency, ListQuery, NoQuery, Strict } from '../schemas.ts'
 
 const auth = { auth: 'user' as const }
 
 export function moneyRoutes(server: Server, app: App) {
   server.get(
     '/v1/balances',
-    { config: auth, schema: { tags: ['money'], summary: 'My balances per currency: available and pending' } },
+    {
+      config: auth,
+      schema: { tags: ['money'], summary: 'My balances per currency: available and pending', querystring: NoQuery },
+    },
     async (req) => list(await balances(app, req.user!.id), false, '/v1/balances'),
   )
   server.post(

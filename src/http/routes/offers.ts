@@ -4,7 +4,7 @@ import { offerFor } from '../../app/access.ts'
 import type { App } from '../../app/app.ts'
 import { offerCommand, openOffer } from '../../app/offers.ts'
 import { presentOffer } from '../../app/present.ts'
-import type { Offer } from '../../domain/offer.ts'
+import type { Offer, OfferStatus } from '../../domain/offer.ts'
 import type { TermsInput } from '../../domain/terms.ts'
 import { listFor } from '../../store/repos/aggregate-repo.ts'
 import { actorOf } from '../auth.ts'
@@ -85,7 +85,7 @@ export function offerRoutes(server: Server, app: App) {
         tags: ['offers'],
         summary: 'My offers',
         description: 'Each with `parties`: the client and the freelancer, each {id, name, email}.',
-        querystring: StatusListQuery,
+        querystring: StatusListQuery(['open', 'accepted', 'declined', 'withdrawn', 'expired'] satisfies OfferStatus[]),
       },
     },
     async (req) => {

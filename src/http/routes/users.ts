@@ -17,8 +17,8 @@ import { DomainError } from '../../domain/errors.ts'
 import { cookieNames } from '../auth.ts'
 import { idempotent } from '../idempotency.ts'
 import type { Server } from '../route-kit.ts'
-import { list } from '../route-kit.ts'
-import { Strict } from '../schemas.ts'
+import { list, page } from '../route-kit.ts'
+import { ListQuery, Strict } from '../schemas.ts'
 
 export function userRoutes(server: Server, app: App) {
   const limiter = new LoginLimiter()
@@ -138,8 +138,11 @@ export function userRoutes(server: Server, app: App) {
   )
   server.get(
     '/v1/api_keys',
-    { config: { auth: 'user' }, schema: { tags: ['users'], summary: 'My API keys' } },
-    async (req) => list(await listApiKeys(app, req.user!.id), false, '/v1/api_keys'),
+    { config: { auth: 'user' }, schema: { tags: ['users'], summary: 'My API keys', querystring: ListQuery } },
+    async (req) => {
+      const keys = await listApiKeys(app, req.user!.id, page(req.query))
+      return list(keys.data, keys.hasMore, '/v1/api_keys')
+    },
   )
   server.delete(
     '/v1/api_keys/:id',

@@ -116,7 +116,7 @@ export interface paths {
           /** @description 1..100 (default 20) */
           limit?: string
           starting_after?: string
-          status?: string
+          status?: 'awaiting_response' | 'negotiation' | 'arbitration' | 'resolved'
         }
         header?: never
         path?: never
@@ -381,7 +381,11 @@ export interface paths {
     /** My API keys */
     get: {
       parameters: {
-        query?: never
+        query?: {
+          /** @description 1..100 (default 20) */
+          limit?: string
+          starting_after?: string
+        }
         header?: never
         path?: never
         cookie?: never
@@ -516,7 +520,7 @@ export interface paths {
           /** @description 1..100 (default 20) */
           limit?: string
           starting_after?: string
-          status?: string
+          status?: 'active' | 'completed' | 'ended'
         }
         header?: never
         path?: never
@@ -1439,7 +1443,7 @@ export interface paths {
           /** @description 1..100 (default 20) */
           limit?: string
           starting_after?: string
-          status?: string
+          status?: 'open' | 'accepted' | 'declined' | 'withdrawn' | 'expired'
         }
         header?: never
         path?: never
@@ -2288,7 +2292,11 @@ export interface paths {
     /** My webhook endpoints */
     get: {
       parameters: {
-        query?: never
+        query?: {
+          /** @description 1..100 (default 20) */
+          limit?: string
+          starting_after?: string
+        }
         header?: never
         path?: never
         cookie?: never

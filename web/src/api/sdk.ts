@@ -50,7 +50,8 @@ export type PlanBody = Body<'/v1/plans'>
 export type ProfileBody = paths['/v1/me']['patch']['requestBody']['content']['application/json']
 
 const id = (x: string) => ({ params: { path: { id: x } } })
-type ListQuery = { limit?: string; starting_after?: string; status?: string; type?: string; contract_id?: string }
+/** The query a list takes (each list its own filters: the server refuses the others). */
+type QueryOf<P extends keyof paths> = paths[P] extends { get: { parameters: { query?: infer Q } } } ? NonNullable<Q> : never
 
 export const api = {
   // users and sessions
@@ -65,7 +66,7 @@ export const api = {
   },
 
   // offers
-  offers: (query: ListQuery = {}) => unwrap<List<Offer>>(client.GET('/v1/offers', { params: { query } })),
+  offers: (query: QueryOf<'/v1/offers'> = {}) => unwrap<List<Offer>>(client.GET('/v1/offers', { params: { query } })),
   offer: (offerId: string) => unwrap<Offer>(client.GET('/v1/offers/{id}', id(offerId))),
   openOffer: (body: OfferBody, key: string) => unwrap<OfferCore>(client.POST('/v1/offers', { body, ...idem(key) })),
   counter: (offerId: string, body: TermsBody, key: string) =>
@@ -79,7 +80,7 @@ export const api = {
   plan: (body: PlanBody) => unwrap<Plan>(client.POST('/v1/plans', { body })),
 
   // contracts and milestones
-  contracts: (query: ListQuery = {}) => unwrap<List<Contract>>(client.GET('/v1/contracts', { params: { query } })),
+  contracts: (query: QueryOf<'/v1/contracts'> = {}) => unwrap<List<Contract>>(client.GET('/v1/contracts', { params: { query } })),
   contract: (contractId: string) => unwrap<Contract>(client.GET('/v1/contracts/{id}', id(contractId))),
   fundMany: (contractId: string, milestone_ids: string[], payment_method: string | undefined, key: string) =>
     unwrap<ContractCore>(
@@ -158,23 +159,24 @@ export const api = {
 
   // money
   balances: () => unwrap<List<Balance>>(client.GET('/v1/balances')),
-  payouts: (query: ListQuery = {}) => unwrap<List<Payout>>(client.GET('/v1/payouts', { params: { query } })),
+  payouts: (query: QueryOf<'/v1/payouts'> = {}) => unwrap<List<Payout>>(client.GET('/v1/payouts', { params: { query } })),
   payout: (body: Body<'/v1/payouts'>, key: string) =>
     unwrap<Payout>(client.POST('/v1/payouts', { body, ...idem(key) })),
   statement: (query: { currency: string; from?: string; to?: string; account?: 'available' | 'pending' }) =>
     unwrap<Statement>(client.GET('/v1/statements', { params: { query } })),
-  ledger: (query: ListQuery = {}) => unwrap<LedgerLines>(client.GET('/v1/ledger/entries', { params: { query } })),
+  ledger: (query: QueryOf<'/v1/ledger/entries'> = {}) => unwrap<LedgerLines>(client.GET('/v1/ledger/entries', { params: { query } })),
 
   // trust
   reputation: (userId: string) => unwrap<Reputation>(client.GET('/v1/users/{id}/reputation', id(userId))),
 
   // events, webhooks, API keys
-  events: (query: ListQuery = {}) => unwrap<List<TrancheEvent>>(client.GET('/v1/events', { params: { query } })),
-  apiKeys: () => unwrap<List<ApiKey>>(client.GET('/v1/api_keys')),
+  events: (query: QueryOf<'/v1/events'> = {}) => unwrap<List<TrancheEvent>>(client.GET('/v1/events', { params: { query } })),
+  apiKeys: () => unwrap<List<ApiKey>>(client.GET('/v1/api_keys', { params: { query: { limit: '100' } } })),
   createApiKey: (name: string, key: string) =>
     unwrap<NewApiKey>(client.POST('/v1/api_keys', { body: { name }, ...idem(key) })),
   deleteApiKey: (keyId: string) => unwrap<Deleted>(client.DELETE('/v1/api_keys/{id}', id(keyId))),
-  webhooks: () => unwrap<List<WebhookEndpoint>>(client.GET('/v1/webhook_endpoints')),
+  webhooks: () =>
+    unwrap<List<WebhookEndpoint>>(client.GET('/v1/webhook_endpoints', { params: { query: { limit: '100' } } })),
   createWebhook: (body: Body<'/v1/webhook_endpoints'>, key: string) =>
     unwrap<NewWebhookEndpoint>(client.POST('/v1/webhook_endpoints', { body, ...idem(key) })),
   deleteWebhook: (endpointId: string) => unwrap<Deleted>(client.DELETE('/v1/webhook_endpoints/{id}', id(endpointId))),
@@ -186,7 +188,7 @@ export const api = {
     ),
 
   // admin
-  adminDisputes: (status?: string) =>
+  adminDisputes: (status?: QueryOf<'/v1/admin/disputes'>['status']) =>
     unwrap<List<Dispute>>(
       client.GET('/v1/admin/disputes', { params: { query: status ? { status, limit: '100' } : { limit: '100' } } }),
     ),
