@@ -39,7 +39,13 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T
 }
 
-const flag = (env: Env, name: string) => ['1', 'true', 'yes', 'on'].includes((env[name] ?? '').toLowerCase())
+/** A switch: 1/true/yes/on or 0/false/no/off (unset or empty: off); anything else is a mistake, not "off". */
+function flag(env: Env, name: string): boolean {
+  const v = (env[name] ?? '').trim().toLowerCase()
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true
+  if (['', '0', 'false', 'no', 'off'].includes(v)) return false
+  throw new ConfigError(`${name} must be on or off (1/true/yes/on, 0/false/no/off), got "${env[name]}"`)
+}
 
 export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = env.DATABASE_URL || null
