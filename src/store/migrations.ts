@@ -235,8 +235,6 @@ class StaticProvider implements MigrationProvider {
   }
 }
 
-export const LATEST_MIGRATION = '002_audit_chains'
-
 /**
  * Runs pending migrations; refuses a database written by a newer version of Tranche. On SQLite all of it is one
  * write transaction (BEGIN IMMEDIATE): Kysely takes no migration lock there and runs each statement on its own, so
@@ -269,9 +267,14 @@ async function migrate(db: AnyDb, dialect: 'sqlite' | 'postgres'): Promise<void>
     provider: new StaticProvider(migrations(dialect)),
     ...(schema ? { migrationTableSchema: schema } : {}),
   })
-  const known = await migrator.getMigrations()
+  // what the database records, read directly: Kysely lists only the migrations this code has
+  const recorded = await (db as Kysely<{ kysely_migration: { name: string } }>)
+    .selectFrom('kysely_migration')
+    .select('name')
+    .execute()
+    .catch(() => []) // a new database: no table yet
   const names = new Set(Object.keys(migrations(dialect)))
-  const unknown = known.filter((m) => m.executedAt && !names.has(m.name))
+  const unknown = recorded.filter((m) => !names.has(m.name))
   if (unknown.length) {
     throw new Error(
       `the database was migrated by a newer version of Tranche (${unknown.map((m) => m.name).join(', ')}); upgrade Tranche`,

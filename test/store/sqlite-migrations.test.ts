@@ -46,6 +46,20 @@ describe('SQLite migrations with two processes starting at once', () => {
     expect(failures).toEqual([])
   }, 120_000)
 
+  it('refuses a database that a newer version of Tranche migrated, saying so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tranche-mig-'))
+    try {
+      const path = join(dir, 'tranche.db')
+      await (await openSqlite(path)).close()
+      const raw = new Database(path)
+      raw.prepare('insert into kysely_migration (name, timestamp) values (?, ?)').run('999_future', '2030-01-01')
+      raw.close()
+      await expect(openSqlite(path)).rejects.toThrow(/migrated by a newer version of Tranche \(999_future\)/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   it('a first migration interrupted half-way leaves nothing behind (it is one transaction)', async () => {
     // Stand-in for a process stopped during its first start: a table in the way makes the migration fail at one of
     // its CREATE TABLEs. Atomic, it leaves no table; run again once the cause is gone, it succeeds.
