@@ -51,7 +51,9 @@ export type ProfileBody = paths['/v1/me']['patch']['requestBody']['content']['ap
 
 const id = (x: string) => ({ params: { path: { id: x } } })
 /** The query a list takes (each list its own filters: the server refuses the others). */
-type QueryOf<P extends keyof paths> = paths[P] extends { get: { parameters: { query?: infer Q } } } ? NonNullable<Q> : never
+type QueryOf<P extends keyof paths> = paths[P] extends { get: { parameters: { query?: infer Q } } }
+  ? NonNullable<Q>
+  : never
 
 export const api = {
   // users and sessions
@@ -80,7 +82,8 @@ export const api = {
   plan: (body: PlanBody) => unwrap<Plan>(client.POST('/v1/plans', { body })),
 
   // contracts and milestones
-  contracts: (query: QueryOf<'/v1/contracts'> = {}) => unwrap<List<Contract>>(client.GET('/v1/contracts', { params: { query } })),
+  contracts: (query: QueryOf<'/v1/contracts'> = {}) =>
+    unwrap<List<Contract>>(client.GET('/v1/contracts', { params: { query } })),
   contract: (contractId: string) => unwrap<Contract>(client.GET('/v1/contracts/{id}', id(contractId))),
   fundMany: (contractId: string, milestone_ids: string[], payment_method: string | undefined, key: string) =>
     unwrap<ContractCore>(
@@ -159,18 +162,21 @@ export const api = {
 
   // money
   balances: () => unwrap<List<Balance>>(client.GET('/v1/balances')),
-  payouts: (query: QueryOf<'/v1/payouts'> = {}) => unwrap<List<Payout>>(client.GET('/v1/payouts', { params: { query } })),
+  payouts: (query: QueryOf<'/v1/payouts'> = {}) =>
+    unwrap<List<Payout>>(client.GET('/v1/payouts', { params: { query } })),
   payout: (body: Body<'/v1/payouts'>, key: string) =>
     unwrap<Payout>(client.POST('/v1/payouts', { body, ...idem(key) })),
   statement: (query: { currency: string; from?: string; to?: string; account?: 'available' | 'pending' }) =>
     unwrap<Statement>(client.GET('/v1/statements', { params: { query } })),
-  ledger: (query: QueryOf<'/v1/ledger/entries'> = {}) => unwrap<LedgerLines>(client.GET('/v1/ledger/entries', { params: { query } })),
+  ledger: (query: QueryOf<'/v1/ledger/entries'> = {}) =>
+    unwrap<LedgerLines>(client.GET('/v1/ledger/entries', { params: { query } })),
 
   // trust
   reputation: (userId: string) => unwrap<Reputation>(client.GET('/v1/users/{id}/reputation', id(userId))),
 
   // events, webhooks, API keys
-  events: (query: QueryOf<'/v1/events'> = {}) => unwrap<List<TrancheEvent>>(client.GET('/v1/events', { params: { query } })),
+  events: (query: QueryOf<'/v1/events'> = {}) =>
+    unwrap<List<TrancheEvent>>(client.GET('/v1/events', { params: { query } })),
   apiKeys: () => unwrap<List<ApiKey>>(client.GET('/v1/api_keys', { params: { query: { limit: '100' } } })),
   createApiKey: (name: string, key: string) =>
     unwrap<NewApiKey>(client.POST('/v1/api_keys', { body: { name }, ...idem(key) })),
