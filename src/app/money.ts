@@ -1,7 +1,8 @@
 /** Balances, payouts, statements and ledger reads (SPEC §7). */
-import { fail, noCursor } from '../domain/errors.ts'
+import { DomainError, fail, noCursor } from '../domain/errors.ts'
 import { available, holdReleaseLines, payoutLines } from '../domain/ledger.ts'
 import { isSupportedCurrency } from '../domain/money.ts'
+import { isCalendarDate } from '../domain/terms.ts'
 import type { Actor } from '../domain/types.ts'
 import { iso } from '../domain/types.ts'
 import { balanceOf, spendableBalance, userBalances } from '../store/repos/ledger-repo.ts'
@@ -126,6 +127,21 @@ export interface StatementQuery {
   readonly from: number | null
   readonly to: number | null
   readonly account: 'available' | 'pending'
+}
+
+/**
+ * A statement's bound (`from`, `to`) as given to the API or the CLI: an ISO date (a day of the calendar; with
+ * `endOfDay`, the whole day counts) or timestamp, in ms.
+ */
+export function timeParam(v: string | undefined, name: string, endOfDay = false): number | null {
+  if (v === undefined || v === '') return null
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(v)
+  const ms = Date.parse(dateOnly ? `${v}T00:00:00Z` : v)
+  // Date.parse takes 2024-02-30 for March 1st: the day must be one of the calendar
+  const day = /^\d{4}-\d{2}-\d{2}/.exec(v)?.[0]
+  if (Number.isNaN(ms) || (day !== undefined && !isCalendarDate(day)))
+    throw new DomainError('parameter_invalid', `${name} must be an ISO date or timestamp.`, name)
+  return dateOnly && endOfDay ? ms + 86_400_000 : ms
 }
 
 /** The lines of one of the user's accounts with running balances, oldest first, from an opening balance. */

@@ -5,9 +5,10 @@
 import { parseArgs } from 'node:util'
 import { createUser } from '../app/accounts.ts'
 import { ConfigError, loadConfig } from '../app/config.ts'
-import { statement, statementCsv } from '../app/money.ts'
+import { statement, statementCsv, timeParam } from '../app/money.ts'
 import { verify } from '../app/verify.ts'
 import { DomainError } from '../domain/errors.ts'
+import { isSupportedCurrency } from '../domain/money.ts'
 import { createRuntime, serve } from '../main.ts'
 import { openStore } from '../store/open-store.ts'
 
@@ -96,14 +97,26 @@ async function main(argv: string[]) {
         },
       })
       if (!values.user || !values.currency) throw new UsageError('export --user USER_ID --currency USD')
+      if (!isSupportedCurrency(values.currency)) throw new UsageError(`unsupported currency "${values.currency}"`)
+      // the bounds as the API takes them: a day of the calendar, `--to` counting the whole day
+      const bound = (v: string | undefined, name: string, endOfDay = false) => {
+        try {
+          return timeParam(v, name, endOfDay)
+        } catch (e) {
+          throw e instanceof DomainError ? new UsageError(`--${e.message}`) : e
+        }
+      }
+      const from = bound(values.from, 'from')
+      const to = bound(values.to, 'to', true)
       const rt = await createRuntime({ ...config, adminEmail: null, adminPassword: null })
       try {
-        const s = await statement(rt.app, values.user, {
-          currency: values.currency,
-          from: values.from ? Date.parse(values.from) : null,
-          to: values.to ? Date.parse(values.to) : null,
-          account: 'available',
-        })
+        const user = await rt.app.store.db
+          .selectFrom('users')
+          .select('id')
+          .where('id', '=', values.user)
+          .executeTakeFirst()
+        if (!user) throw new UsageError(`no user ${values.user}`)
+        const s = await statement(rt.app, values.user, { currency: values.currency, from, to, account: 'available' })
         process.stdout.write(statementCsv(s))
       } finally {
         await rt.close()

@@ -1,12 +1,20 @@
 /** Balances, payouts, statements and ledger entries (SPEC §7). */
 import { Type } from 'typebox'
 import type { App } from '../../app/app.ts'
-import { balances, createPayout, myLedgerEntries, presentPayout, statement, statementCsv } from '../../app/money.ts'
+import {
+  balances,
+  createPayout,
+  myLedgerEntries,
+  presentPayout,
+  statement,
+  statementCsv,
+  timeParam,
+} from '../../app/money.ts'
 import { fail, noCursor } from '../../domain/errors.ts'
 import { isSupportedCurrency } from '../../domain/money.ts'
 import { actorOf } from '../auth.ts'
 import { idempotent } from '../idempotency.ts'
-import { big, list, page, type Server, timeParam } from '../route-kit.ts'
+import { big, list, page, type Server } from '../route-kit.ts'
 import { Amount, Currency, ListQuery, NoQuery, Strict } from '../schemas.ts'
 
 const auth = { auth: 'user' as const }
