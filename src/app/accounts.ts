@@ -98,14 +98,25 @@ export async function updateProfile(app: App, userId: string, input: { name?: st
   })
 }
 
-/** Creates the first admin from the environment when no user has that email (SPEC §2). */
+/**
+ * Creates the first admin from the environment when no user has that email (SPEC §2). A user who has it and is not
+ * an admin (someone signed up with it first) is not made one: the operator is warned instead — refusing to start
+ * would let anyone who signs up with that email keep the server down.
+ */
 export async function ensureAdmin(app: App, email: string, password: string) {
   const existing = await app.store.db
     .selectFrom('users')
-    .select('id')
-    .where('email_lower', '=', email.toLowerCase())
+    .select(['id', 'is_admin'])
+    .where('email_lower', '=', email.trim().toLowerCase())
     .executeTakeFirst()
-  if (existing) return
+  if (existing) {
+    if (!num(existing.is_admin))
+      app.log.warn(
+        { user: existing.id },
+        'TRANCHE_ADMIN_EMAIL belongs to a user who is not an admin, so no admin was made from it; make one with another email: tranche admin create',
+      )
+    return
+  }
   try {
     await createUser(app, { email, password, name: 'Admin', admin: true })
   } catch (e) {

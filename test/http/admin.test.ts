@@ -22,6 +22,20 @@ describe.each(DATABASES)('admin on %s', (kind) => {
     expect(ok(await get(env, admin.token, '/v1/me'))).toMatchObject({ email: ADMIN.email, is_admin: true })
   })
 
+  it('does not make an admin of a user who signed up with TRANCHE_ADMIN_EMAIL first, and warns', async () => {
+    const early = await user(env, 'early')
+    const warnings: string[] = []
+    const log = { ...silentLog, warn: (_: object, msg?: string) => void warnings.push(msg ?? '') }
+    const config = { ...env.config, adminEmail: early.email, adminPassword: 'operator-password-1' }
+    const rt2 = await createRuntime(config, { log, store: env.rt.store })
+    try {
+      expect(warnings).toEqual([expect.stringMatching(/TRANCHE_ADMIN_EMAIL belongs to a user who is not an admin/)])
+      expect(ok(await get(env, early.token, '/v1/me')).is_admin).toBe(false)
+    } finally {
+      await rt2.worker.stop()
+    }
+  })
+
   it('refuses non-admins (403) and anonymous callers (401) on every admin endpoint', async () => {
     for (const url of ADMIN_GETS) {
       expectError(await get(env, plain.token, url), 403, 'admin_only')
