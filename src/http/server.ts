@@ -2,6 +2,8 @@
  * The HTTP shell: Fastify + TypeBox. Handlers are thin — parse, call one use case, shape the answer; auth,
  * idempotency and error mapping are written once (auth.ts, idempotency.ts, errors.ts).
  */
+
+import type { Socket } from 'node:net'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -31,6 +33,29 @@ export interface ServerOptions {
   readonly webRoot?: string | null
 }
 
+/**
+ * What Node's HTTP parser refuses before Fastify sees a request (no leading slash, raw bytes in the path, an unknown
+ * method, conflicting lengths, headers over 16 KB) is answered in the API's error shape too, and the connection
+ * closed: after a malformed request the stream cannot be trusted.
+ */
+function clientErrorHandler(error: Error & { code?: string }, socket: Socket) {
+  if (socket.destroyed || !socket.writable) return
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW'
+  const body = JSON.stringify(
+    errorBody(
+      new DomainError(
+        'parameter_invalid',
+        tooLarge ? 'The request headers are larger than 16 KB.' : 'The request is not valid HTTP.',
+      ),
+    ),
+  )
+  socket.end(
+    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Connection: close\r\n\r\n${body}`,
+  )
+}
+
 export async function buildServer(app: App, opts: ServerOptions): Promise<FastifyInstance> {
   const server = Fastify({
     logger: opts.logger ?? false,
@@ -39,6 +64,7 @@ export async function buildServer(app: App, opts: ServerOptions): Promise<Fastif
     trustProxy: app.config.trustProxy ? (_address: string, hop: number) => hop < 1 : false,
     genReqId: () => `req_${Math.random().toString(36).slice(2, 12)}`,
     frameworkErrors,
+    clientErrorHandler,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
