@@ -2,6 +2,7 @@
  * The composition root: the only place that picks adapters (SQLite or PostgreSQL, system or manual clock, the
  * sandbox rail, the inline worker) from configuration.
  */
+import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import pino from 'pino'
 import { ensureAdmin } from './app/accounts.ts'
@@ -99,4 +100,12 @@ export async function serve(config: Config) {
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
   return { server, runtime: rt }
+}
+
+/** The address the server bound (the real port when PORT=0; IPv6 in brackets; a wildcard host as localhost). */
+export function listeningUrl(address: string | AddressInfo | null): string {
+  if (address === null || typeof address === 'string') return String(address)
+  const wildcard = address.address === '0.0.0.0' || address.address === '::'
+  const host = wildcard ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address
+  return `http://${host}:${address.port}`
 }

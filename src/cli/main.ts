@@ -9,7 +9,7 @@ import { statement, statementCsv, timeParam } from '../app/money.ts'
 import { verify } from '../app/verify.ts'
 import { DomainError } from '../domain/errors.ts'
 import { isSupportedCurrency } from '../domain/money.ts'
-import { createRuntime, serve } from '../main.ts'
+import { createRuntime, listeningUrl, serve } from '../main.ts'
 import { openStore } from '../store/open-store.ts'
 
 const USAGE = `usage: tranche <command>
@@ -33,9 +33,7 @@ async function main(argv: string[]) {
         const { seedDemo } = await import('../app/demo.ts')
         await seedDemo(runtime.app)
       }
-      server.log.info(
-        `Tranche listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`,
-      )
+      server.log.info(`Tranche listening on ${listeningUrl(server.server.address())}`)
       return
     }
     case 'worker': {

@@ -1,6 +1,7 @@
 /** Configuration is validated at start (SPEC §11): a bad value is a clear error, never a silent default. */
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../../src/app/config.ts'
+import { listeningUrl } from '../../src/main.ts'
 
 const refused = (env: Record<string, string>) => {
   try {
@@ -45,5 +46,14 @@ describe('configuration', () => {
     expect(refused({ TRANCHE_CLIENT_FEE_BPS: '10001' })).toMatch(/TRANCHE_CLIENT_FEE_BPS/)
     expect(refused({ DATABASE_URL: 'mysql://x' })).toMatch(/DATABASE_URL/)
     expect(refused({ TRANCHE_ADMIN_EMAIL: 'a@b.c' })).toMatch(/go together/)
+  })
+})
+
+describe('the address printed at start', () => {
+  it('is the one the server bound: its real port, IPv6 in brackets, a wildcard as localhost', () => {
+    expect(listeningUrl({ address: '0.0.0.0', family: 'IPv4', port: 36861 })).toBe('http://localhost:36861')
+    expect(listeningUrl({ address: '::', family: 'IPv6', port: 3000 })).toBe('http://localhost:3000')
+    expect(listeningUrl({ address: '::1', family: 'IPv6', port: 4104 })).toBe('http://[::1]:4104')
+    expect(listeningUrl({ address: '127.0.0.1', family: 'IPv4', port: 80 })).toBe('http://127.0.0.1:80')
   })
 })
