@@ -1,5 +1,6 @@
 /**
- * Demo data (`npm start -- --demo`, SPEC §1): three accounts and contracts with milestones in every state, made
+ * Demo data (`npm start -- --demo`, SPEC §1): three accounts, contracts with milestones in every state (an ended
+ * contract's cancelled ones too) and offers open, accepted and declined, made
  * through the real use cases (offers, contracts, accounts) so every cent is in the ledger and every step is in the
  * audit log and the event feed. Idempotent: when the marker user (the demo client) exists, nothing is seeded again.
  */
@@ -9,7 +10,7 @@ import type { Actor } from '../domain/types.ts'
 import { contractFor } from './access.ts'
 import { createUser } from './accounts.ts'
 import type { App } from './app.ts'
-import { disputeCommand, milestoneCommand } from './contracts.ts'
+import { contractCommand, disputeCommand, milestoneCommand } from './contracts.ts'
 import { offerCommand, openOffer } from './offers.ts'
 
 export interface DemoAccount {
@@ -270,6 +271,23 @@ export async function seedDemo(app: App): Promise<void> {
       { reviewDays: 7 },
     ),
   })
+
+  // 8. Illustrations: ended by the client before any money moved — the contract ended, its milestones cancelled.
+  const art = await contract(
+    terms('Book illustrations', 'by_milestone', [
+      { title: 'Sketches', amount: 25_000 },
+      { title: 'Final art', amount: 75_000 },
+    ]),
+  )
+  await contractCommand(app, client, art, { type: 'end', reason: 'The book was postponed.' })
+
+  // 9. A declined offer.
+  const audit = await openOffer(app, freelancer, {
+    role: 'freelancer',
+    counterpartyEmail: clientEmail,
+    terms: terms('Accessibility audit', 'by_project', [{ title: 'Audit report', amount: 60_000 }]),
+  })
+  await offerCommand(app, client, audit.id, { type: 'decline' })
 
   seeded = DEMO_ACCOUNTS
   logAccounts(app, 'demo data seeded')
