@@ -211,8 +211,9 @@ function approve(w: ContractWork, cmd: Extract<MilestoneCommand, { type: 'approv
     w.refundRest(m) // the client fee rounding leftover, if any
     w.finish(m)
   } else if (rework) {
-    spendRevision(w, m, cmd.message ?? 'Some entries are accepted; rework the others.')
     if (r > 0n) w.emit('milestone.released', 'milestone', m.id)
+    spendRevision(w, m, cmd.message ?? 'Some entries are accepted; rework the others.')
+    w.emit('milestone.changes_requested', 'milestone', m.id)
   } else {
     if (r > 0n) w.emit('milestone.released', 'milestone', m.id)
     w.openRefundRequest(m, 'partial_approve', cmd.message ?? 'Partial approval: the rest goes back to the client.')

@@ -123,6 +123,8 @@ describe('approve', () => {
     const d = onMilestone(c, approve(id, { acceptedEntries: [1], rest: 'rework' }), CLIENT)
     expect(held(ms(d.contract))).toEqual(['changes_requested', 20_020n, 1001n, 10_010n, 0n])
     expect(ms(d.contract).revisionsUsed).toBe(1)
+    // the change is told as a request for changes is (SPEC §9), after the release of what was accepted
+    expect(eventTypes(d)).toEqual(['milestone.released', 'milestone.changes_requested'])
     const again = onMilestone(d.contract, submit(id), FREELANCER).contract
     expect(codeOf(() => onMilestone(again, approve(id, { acceptedEntries: [2], rest: 'rework' }), CLIENT))).toBe(
       'revision_limit_reached',
