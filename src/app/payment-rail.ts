@@ -12,10 +12,9 @@ export const DEFAULT_PAYMENT_METHOD = 'pm_sandbox_ok'
 
 export const sandboxRail: PaymentRail = {
   async charge({ paymentMethod }) {
+    // SPEC §7: the sandbox always succeeds, except this one method (any other name is a card that pays)
     if (paymentMethod === 'pm_sandbox_decline')
       throw new DomainError('card_declined', 'The card was declined.', 'payment_method')
-    if (!paymentMethod.startsWith('pm_'))
-      throw new DomainError('parameter_invalid', 'Unknown payment method.', 'payment_method')
   },
   async payout() {},
 }
