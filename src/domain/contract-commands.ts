@@ -76,7 +76,6 @@ function proposeAmendment(
 ): ContractDecision {
   const role = w.actorRole()
   if (role !== 'client' && role !== 'freelancer') return fail('actor_not_allowed', 'Only the parties amend a contract.')
-  if (w.c.status !== 'active') badState('contract', w.c.status, 'amend')
   if (!cmd.add.length && !cmd.edit.length && !cmd.remove.length) {
     fail('parameter_missing', 'An amendment adds, edits or removes at least one milestone.', 'add')
   }
@@ -105,6 +104,8 @@ function proposeAmendment(
     }
     return e
   })
+  // the state (409) after the amendment's own rules (400): SPEC §5
+  if (w.c.status !== 'active') badState('contract', w.c.status, 'amend')
   checkPending(w, [...edit.map((e) => e.milestoneId), ...cmd.remove])
   applyAmendment(new ContractWork(w.c as Contract, w.ctx), { add, edit, remove: cmd.remove })
   const id = w.ctx.newId('amd')

@@ -46,9 +46,9 @@ export function decideDispute(contract: Contract, cmd: DisputeCommand, ctx: Deci
   switch (cmd.type) {
     case 'propose': {
       if (role === 'system') return fail('actor_not_allowed', 'Only the parties or the admin propose.')
-      if (d.status !== 'awaiting_response' && d.status !== 'negotiation') badState('dispute', d.status, 'propose')
-      requireAmount(cmd.releaseAmount, d.escrowAmount, 'release_amount')
+      requireAmount(cmd.releaseAmount, d.escrowAmount, 'release_amount') // 400 before the state's 409 (SPEC §5)
       if (cmd.releaseAmount > d.escrowAmount) fail('amount_invalid', 'More than the escrow.', 'release_amount')
+      if (d.status !== 'awaiting_response' && d.status !== 'negotiation') badState('dispute', d.status, 'propose')
       const by = role === 'admin' ? 'admin' : w.actorId()
       d.proposals = [
         ...d.proposals.map((p) => (p.by === by && p.status === 'open' ? { ...p, status: 'superseded' as const } : p)),
@@ -106,8 +106,8 @@ export function decideDispute(contract: Contract, cmd: DisputeCommand, ctx: Deci
     }
     case 'decide': {
       if (role !== 'admin') return fail('actor_not_allowed', 'Only the admin decides a dispute.')
+      requireAmount(cmd.releaseAmount, d.escrowAmount, 'release_amount') // 400 before the state's 409 (SPEC §5)
       if (d.status !== 'arbitration') badState('dispute', d.status, 'decide')
-      requireAmount(cmd.releaseAmount, d.escrowAmount, 'release_amount')
       resolve(w, d.id, cmd.releaseAmount, 'arbitration', cmd.note)
       return w.done()
     }

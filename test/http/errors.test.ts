@@ -1,6 +1,6 @@
 /** Request validation, error shapes, check order, body limits and exact text round trips (SPEC §3, §5, §10). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { call, DATABASES, startEnv, type TestEnv } from '../support/harness.ts'
+import { adminUser, call, DATABASES, startEnv, type TestEnv } from '../support/harness.ts'
 import {
   contract,
   expectError,
@@ -232,6 +232,52 @@ describe.each(DATABASES)('validation and errors on %s', (kind) => {
     // SPEC §5: visibility and role come before validation
     expectError(await post(env, s.token, url, bad), 404, 'resource_missing')
     expectError(await post(env, d.client.token, url, bad), 403, 'actor_not_allowed')
+  })
+
+  it('checks the rules of a command (400) before the state (409): amendments, proposals, decisions', async () => {
+    const ended = await contract(env, {}, [100_000, 100_000])
+    ok(await post(env, ended.client.token, `/v1/contracts/${ended.cid}/end`, {}))
+    const tooSmall = { add: [{ title: 'Too small', amount: 1 }] }
+    expectError(
+      await post(env, ended.client.token, `/v1/contracts/${ended.cid}/amendments`, tooSmall),
+      400,
+      'amount_invalid',
+      'add[0].amount',
+    )
+    expectError(
+      await post(env, ended.client.token, `/v1/contracts/${ended.cid}/amendments`, {
+        add: [{ title: 'Fine', amount: 10_000 }],
+      }),
+      409,
+      'invalid_state_transition',
+    )
+    const d = await contract(env, {}, [100_000])
+    await fund(env, d)
+    const admin = await adminUser(env)
+    const dsp = ok(
+      await post(env, d.client.token, `/v1/milestones/${d.ids[0]}/disputes`, { reason: 'r', release_amount: 0 }),
+      201,
+    )
+    ok(await post(env, d.freelancer.token, `/v1/disputes/${dsp.id}/escalate`, {}))
+    const over = { release_amount: 100_001 }
+    expectError(
+      await post(env, d.freelancer.token, `/v1/disputes/${dsp.id}/proposals`, over),
+      400,
+      'amount_invalid',
+      'release_amount',
+    )
+    ok(await post(env, admin!.token, `/v1/disputes/${dsp.id}/decide`, { release_amount: 0, note: 'n' }))
+    expectError(
+      await post(env, admin!.token, `/v1/disputes/${dsp.id}/decide`, { ...over, note: 'n' }),
+      400,
+      'amount_invalid',
+      'release_amount',
+    )
+    expectError(
+      await post(env, admin!.token, `/v1/disputes/${dsp.id}/decide`, { release_amount: 0, note: 'n' }),
+      409,
+      'invalid_state_transition',
+    )
   })
 
   it('answers unknown routes and malformed ids with 404 resource_missing (or 400 for a malformed id)', async () => {
