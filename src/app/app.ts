@@ -162,6 +162,8 @@ export class Tx {
     d: Effects & { contract: Contract },
     action: string,
     paymentMethod?: string,
+    /** the reason the actor gave (ending a contract, refunding, answering a refund request), kept in the audit log */
+    reason?: string | null,
   ) {
     for (const charge of d.railCharges) {
       await this.app.rail.charge({
@@ -175,6 +177,7 @@ export class Tx {
       this.audit(action, d.contract.id, {
         events: d.events.map((e) => `${e.type}:${e.objectId}`),
         entries: d.entries.map((e) => e.id),
+        ...(reason ? { reason } : {}),
       })
     const render = (e: DomainEvent) => presentObjectOf(d.contract, e.object, e.objectId)
     if (before && writesInWith(this.db)) {

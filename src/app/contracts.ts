@@ -31,10 +31,11 @@ async function decideAndCommit(
   decide: (c: Contract) => Promise<ContractDecision> | ContractDecision,
   action: string,
   paymentMethod?: string,
+  reason?: string | null,
 ) {
   const before = await contractFor(tx.db, target, tx.actor, what, tx.locks)
   const d = await decide(before.value)
-  await tx.commitContract(before, d, action, paymentMethod)
+  await tx.commitContract(before, d, action, paymentMethod, reason)
   return d.contract
 }
 
@@ -60,6 +61,7 @@ export async function milestoneCommand(
       },
       `milestone.${cmd.type}`,
       opts.paymentMethod,
+      'reason' in cmd ? cmd.reason : null,
     )
   })
 }
@@ -90,6 +92,8 @@ export async function contractCommand(
       cmd.type.includes('amendment') ? 'amendment' : 'contract',
       (c) => decideContract(c, cmd, tx.ctx()),
       `contract.${cmd.type}`,
+      undefined,
+      cmd.type === 'end' ? cmd.reason : null,
     ),
   )
 }

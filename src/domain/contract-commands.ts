@@ -27,7 +27,7 @@ export function decideContract(contract: Contract, cmd: ContractCommand, ctx: De
   const w = new ContractWork(contract, ctx)
   switch (cmd.type) {
     case 'end':
-      return end(w)
+      return end(w, cmd.reason)
     case 'propose_amendment':
       return proposeAmendment(w, cmd)
     case 'accept_amendment':
@@ -41,7 +41,7 @@ export function decideContract(contract: Contract, cmd: ContractCommand, ctx: De
   }
 }
 
-function end(w: ContractWork): ContractDecision {
+function end(w: ContractWork, reason: string | null): ContractDecision {
   const role = w.actorRole()
   if (role !== 'client' && role !== 'freelancer') return fail('actor_not_allowed', 'Only the parties end a contract.')
   if (w.c.status !== 'active') badState('contract', w.c.status, 'end')
@@ -58,7 +58,7 @@ function end(w: ContractWork): ContractDecision {
       m.state = 'cancelled'
       m.settledAt = w.now
     } else if (role === 'client' && (m.state === 'funded' || m.state === 'changes_requested')) {
-      w.openRefundRequest(m, 'contract_end', 'The client ended the contract.')
+      w.openRefundRequest(m, 'contract_end', reason || 'The client ended the contract.')
     } else if (role === 'freelancer' && ['funded', 'submitted', 'changes_requested'].includes(m.state)) {
       w.refundRest(m)
       w.finish(m, null)

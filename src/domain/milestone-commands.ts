@@ -37,7 +37,7 @@ export type MilestoneCommand =
     }
   | { readonly type: 'request_refund'; readonly milestoneId: string; readonly reason: string }
   | { readonly type: 'refund'; readonly milestoneId: string; readonly reason: string | null }
-  | { readonly type: 'accept_refund'; readonly refundRequestId: string }
+  | { readonly type: 'accept_refund'; readonly refundRequestId: string; readonly reason?: string | null }
   | { readonly type: 'decline_refund'; readonly refundRequestId: string; readonly reason: string | null }
 
 export function decideMilestone(contract: Contract, cmd: MilestoneCommand, ctx: DecisionContext): ContractDecision {

@@ -210,14 +210,28 @@ describe.each(DATABASES)('contracts on %s', (kind) => {
       amount: 20_000,
       source: 'contract_end',
       status: 'open',
+      reason: 'no longer needed', // the client's reason reaches the freelancer
     })
     const again = await post(env, d.client.token, `/v1/contracts/${d.cid}/end`)
     expectError(again, 409, 'invalid_state_transition')
     expect(again.body.error.message).toContain('ended')
     // the freelancer still answers the refund request on the ended contract
-    ok(await post(env, d.freelancer.token, `/v1/refund_requests/${c.refund_requests[0].id}/accept`))
+    ok(
+      await post(env, d.freelancer.token, `/v1/refund_requests/${c.refund_requests[0].id}/accept`, {
+        reason: 'fair enough',
+      }),
+    )
     expect(await balance(env, d.client.token)).toEqual({ available: 21_000, pending: 0 })
     expect((await contractOf(env, d.client.token, d.cid)).status).toBe('ended')
+    // every reason given is kept in the audit log
+    const reasons = (await env.rt.store.db.selectFrom('audit_log').select('record').execute())
+      .map((r) => JSON.parse(r.record) as { action: string; target: string; data: { reason?: string } })
+      .filter((r) => r.target === d.cid && r.data.reason)
+      .map((r) => [r.action, r.data.reason])
+    expect(reasons).toEqual([
+      ['contract.end', 'no longer needed'],
+      ['milestone.accept_refund', 'fair enough'],
+    ])
   })
 
   it('freelancer ends: pending → cancelled, funded/submitted → refunded; refused while one is disputed', async () => {

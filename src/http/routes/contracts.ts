@@ -359,7 +359,7 @@ function milestoneRoutes(server: Server, app: App) {
               app,
               actorOf(req),
               verb === 'accept'
-                ? { type: 'accept_refund', refundRequestId: req.params.id }
+                ? { type: 'accept_refund', refundRequestId: req.params.id, reason: opt(req.body.reason) }
                 : { type: 'decline_refund', refundRequestId: req.params.id, reason: opt(req.body.reason) },
               { idem },
             ),
