@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   allocate,
+  CURRENCIES,
   exponentOf,
   fee,
   formatMajor,
@@ -148,6 +149,18 @@ describe('currencies and amounts', () => {
     expect(isSupportedCurrency('usd')).toBe(false)
     expect(isSupportedCurrency('XXX')).toBe(false)
     expect(isSupportedCurrency('toString')).toBe(false)
+  })
+
+  it('take every ISO 4217 currency in circulation, with its minor units; no test, metal or fund codes', () => {
+    expect(Object.keys(CURRENCIES).length).toBeGreaterThan(150)
+    const exponents = { PYG: 0, XPF: 0, RWF: 0, VUV: 0, BIF: 0, KZT: 2, RUB: 2, CLF: 4, UYW: 4, TND: 3, LYD: 3 }
+    for (const [code, e] of Object.entries(exponents)) expect([code, exponentOf(code)]).toEqual([code, e])
+    for (const code of ['XXX', 'XTS', 'XAU', 'XAG', 'XDR', 'BOV', 'USN', 'UYI'])
+      expect(isSupportedCurrency(code)).toBe(false)
+    for (const [code, e] of Object.entries(CURRENCIES)) {
+      expect(code).toMatch(/^[A-Z]{3}$/)
+      expect([0, 2, 3, 4]).toContain(e)
+    }
   })
 
   it('valid amounts are 1..10^12', () => {
