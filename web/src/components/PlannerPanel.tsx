@@ -95,7 +95,12 @@ export function PlannerPanel({
           {err.unit_price ?? err.entries ?? err.total}
         </div>
       )}
-      <ErrorNote error={ask.error} fields={['total', 'upfront_bps']} currency={draft.currency} />
+      {/* by_entry has no Total field (entries × unit price make it): its error is shown here then */}
+      <ErrorNote
+        error={ask.error}
+        fields={byEntry ? ['upfront_bps'] : ['total', 'upfront_bps']}
+        currency={draft.currency}
+      />
       <Button kind="secondary" busy={ask.pending} onClick={run}>
         Ask the planner
       </Button>

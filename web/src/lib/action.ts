@@ -39,19 +39,23 @@ export function useAction<A, R>(
       setPending(true)
       setError(null)
       key.current ??= newKey()
-      try {
-        const r = await fn(args, key.current)
-        key.current = null
-        await Promise.all(
+      const refresh = () =>
+        Promise.all(
           (optsRef.current.invalidate ?? [['contract'], ['contracts']]).map((k) =>
             qc.invalidateQueries({ queryKey: k }),
           ),
         )
+      try {
+        const r = await fn(args, key.current)
+        key.current = null
+        await refresh()
         optsRef.current.onSuccess?.(r, args)
         return r
       } catch (e) {
         if (!(e instanceof NetworkError)) key.current = null
         setError(e instanceof ApiError ? e : new ApiError(0, 'client_error', (e as Error).message))
+        // a conflict (409: the state changed, a stale revision…) means what the page shows is out of date
+        if (e instanceof ApiError && e.status === 409) void refresh()
         return undefined
       } finally {
         busy.current = false

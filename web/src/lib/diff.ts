@@ -22,9 +22,12 @@ export function diffTerms(a: OfferTerms, b: OfferTerms): Change[] {
     what: string,
     x: unknown,
     y: unknown,
-    fmt: (v: unknown) => string = (v) => (v === null || v === '' ? '—' : String(v)),
+    fmt: (v: unknown, currency: string) => string = (v) => (v === null || v === '' ? '—' : String(v)),
   ) => {
-    if (JSON.stringify(x) !== JSON.stringify(y)) out.push({ what, before: fmt(x), after: fmt(y), kind: 'changed' })
+    // each side in its own revision's currency (a counter may change it)
+    const inOtherCurrency = fmt.length > 1 && a.currency !== cur && !(x === null && y === null)
+    if (JSON.stringify(x) !== JSON.stringify(y) || inOtherCurrency)
+      out.push({ what, before: fmt(x, a.currency), after: fmt(y, cur), kind: 'changed' })
   }
   field('Title', a.title, b.title)
   field('Description', a.description, b.description)
@@ -33,8 +36,8 @@ export function diffTerms(a: OfferTerms, b: OfferTerms): Change[] {
   field('Review window', a.review_days, b.review_days, (v) => `${v} days`)
   field('Revision limit', a.revision_limit, b.revision_limit)
   field('Unit', a.unit_name, b.unit_name)
-  field('Unit price', a.unit_price, b.unit_price, (v) => (v === null ? '—' : money(v as number, cur)))
-  field('Total', a.total, b.total, (v) => money(v as number, cur))
+  field('Unit price', a.unit_price, b.unit_price, (v, c) => (v === null ? '—' : money(v as number, c)))
+  field('Total', a.total, b.total, (v, c) => money(v as number, c))
   const n = Math.max(a.milestones.length, b.milestones.length)
   for (let i = 0; i < n; i++) {
     const x = a.milestones[i]

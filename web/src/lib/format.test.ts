@@ -1,6 +1,6 @@
 /** The web app's money wording of server messages (web/src/lib/format.ts): amounts in minor units become money. */
 import { describe, expect, it } from 'vitest'
-import { moneyText } from './format'
+import { moneyText, startOfDay } from './format'
 
 describe('moneyText', () => {
   it.each([
@@ -64,5 +64,16 @@ describe('moneyText', () => {
     expect(moneyText('Only 100000 is held in escrow.', null, { code: 'amount_invalid' })).toBe(
       'Only 100000 is held in escrow.',
     )
+  })
+})
+
+describe('startOfDay', () => {
+  it('is the instant a day begins in a time zone, daylight saving included', () => {
+    expect(startOfDay('2026-12-18', 'UTC')).toBe('2026-12-18T00:00:00.000Z')
+    expect(startOfDay('2026-12-18', 'Asia/Tokyo')).toBe('2026-12-17T15:00:00.000Z')
+    expect(startOfDay('2026-12-18', 'America/New_York')).toBe('2026-12-18T05:00:00.000Z')
+    expect(startOfDay('2026-07-01', 'America/New_York')).toBe('2026-07-01T04:00:00.000Z')
+    expect(startOfDay('2026-03-29', 'Europe/Berlin')).toBe('2026-03-28T23:00:00.000Z') // the day clocks go forward
+    expect(startOfDay('2026-12-31', 'Asia/Kolkata', 1)).toBe('2026-12-31T18:30:00.000Z') // the next day
   })
 })

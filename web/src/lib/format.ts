@@ -139,3 +139,30 @@ export function timeZones(): string[] {
   return list.includes('UTC') ? list : ['UTC', ...list]
 }
 export const browserTimeZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'
+
+/** How far `timeZone` is ahead of UTC at the instant `ms` (ms; negative west of Greenwich). */
+function offsetAt(ms: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(ms))
+  const n = (type: string) => Number(parts.find((p) => p.type === type)?.value)
+  return Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second')) - (ms - (ms % 1000))
+}
+
+/**
+ * The instant a day (`YYYY-MM-DD`, plus `days`) begins in `timeZone`, as an ISO timestamp: a statement's days are
+ * the user's days, as its lines are shown in the user's time zone.
+ */
+export function startOfDay(day: string, timeZone: string, days = 0): string {
+  const midnightUtc = Date.parse(`${day}T00:00:00Z`) + days * 86_400_000
+  let t = midnightUtc - offsetAt(midnightUtc, timeZone)
+  t = midnightUtc - offsetAt(t, timeZone) // again, in case the offset changes between the two instants
+  return new Date(t).toISOString()
+}

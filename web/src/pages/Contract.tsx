@@ -17,6 +17,7 @@ import {
   Checkbox,
   Countdown,
   ErrorNote,
+  errorFor,
   Loading,
   Money,
   SelectField,
@@ -242,7 +243,9 @@ export function ReputationView({ r }: { r: Reputation }) {
 function FundSeveral() {
   const { c } = useContractView()
   const pending = c.milestones.filter((m) => m.state === 'pending')
-  const [picked, setPicked] = useState<string[]>([])
+  const [ticked, setPicked] = useState<string[]>([])
+  // a ticked milestone funded meanwhile (on its own, or by the other tab) is no longer one to fund
+  const picked = ticked.filter((id) => pending.some((m) => m.id === id))
   const [pm, setPm] = useState('pm_sandbox_ok')
   const fund = useAction((ids: string[], key) => api.fundMany(c.id, ids, pm, key), {
     invalidate: contractKeys(c.id),
@@ -307,7 +310,13 @@ function EndContract() {
             void end.run()
           }}
         >
-          <TextArea label="Reason (optional)" name="reason" value={reason} onChange={setReason} />
+          <TextArea
+            label="Reason (optional)"
+            name="reason"
+            value={reason}
+            onChange={setReason}
+            error={errorFor('reason', {}, end.error)}
+          />
           <ErrorNote error={end.error} fields={['reason']} currency={c.currency} />
           <div className="actions">
             <Button type="submit" kind="danger" busy={end.pending}>

@@ -18,7 +18,7 @@ import {
   TextField,
 } from '../components/ui'
 import { useAction } from '../lib/action'
-import { dateTime, money, parseMoney } from '../lib/format'
+import { dateTime, money, parseMoney, startOfDay } from '../lib/format'
 import { useUser } from '../session'
 
 export function MoneyPage() {
@@ -220,7 +220,13 @@ function StatementSection({
   const [account, setAccount] = useState<'available' | 'pending'>(initialAccount)
   const [from, setFrom] = useState('')
   const [to, setTo] = useState('')
-  const query = { currency, account, ...(from ? { from } : {}), ...(to ? { to } : {}) }
+  // the days are the user's (in their time zone), as the lines below are shown: `to` counts its whole day
+  const query = {
+    currency,
+    account,
+    ...(from ? { from: startOfDay(from, me.time_zone) } : {}),
+    ...(to ? { to: startOfDay(to, me.time_zone, 1) } : {}),
+  }
   const st = useQuery({ queryKey: ['statement', query], queryFn: () => api.statement(query) })
   const csv = `/v1/statements?${new URLSearchParams({ ...query, format: 'csv' }).toString()}`
   return (

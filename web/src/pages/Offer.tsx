@@ -91,10 +91,8 @@ function OfferActions({ o, me, onCounter }: { o: Offer; me: User; onCounter: () 
   return (
     <div className="card actions-card">
       {o.author_id === me.id ? (
+        // the author of the current revision has agreed to it: only the other party counters (SPEC §4)
         <div className="actions">
-          <Button kind="secondary" onClick={onCounter} disabled={busy}>
-            Revise my offer
-          </Button>
           <Button kind="danger" busy={withdraw.pending} disabled={busy} onClick={() => void withdraw.run()}>
             Withdraw
           </Button>

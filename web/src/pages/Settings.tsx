@@ -1,6 +1,7 @@
 /** Settings: the profile (and its time zone), API keys and webhook endpoints — secrets are shown once. */
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useMemo, useState } from 'react'
+import { EVENT_TYPES } from '../../../src/domain/types.ts'
 import { api, type ProfileBody } from '../api/sdk'
 import type { WebhookEndpoint } from '../api/types'
 import { Button, Empty, ErrorNote, type Errors, errorFor, Loading, SelectField, TextField } from '../components/ui'
@@ -261,12 +262,20 @@ function Webhooks() {
       .split(/[\s,]+/)
       .map((x) => x.trim())
       .filter(Boolean)
+    // a group (`dispute.*`) stands for the types of its object; the server takes types and `*` only
+    const expand = (x: string): string[] =>
+      x === '*'
+        ? ['*']
+        : x.endsWith('.*')
+          ? EVENT_TYPES.filter((t) => t.startsWith(x.slice(0, -1)))
+          : EVENT_TYPES.filter((t) => t === x)
+    const unknown = enabled.find((x) => expand(x).length === 0)
+    const types = enabled.flatMap(expand)
     if (!enabled.length) errs.enabled_events = 'Pick the events to send, or * for all.'
-    else if (enabled.some((x) => !/^(\*|[a-z_]+\.[a-z_]+)$/.test(x)))
-      errs.enabled_events = 'Use event types like milestone.released, or * for all.'
+    else if (unknown)
+      errs.enabled_events = `${unknown} is no event type: use ones like milestone.released, or * for all.`
     setErrors(errs)
-    // the server names an unknown event type (`enabled_events[i]`)
-    const enabledEvents = enabled as NewEndpoint['enabled_events']
+    const enabledEvents = [...new Set(types)] as NewEndpoint['enabled_events']
     if (!Object.keys(errs).length) void create.run({ url: url.trim(), enabled_events: enabledEvents })
   }
   return (
@@ -300,7 +309,15 @@ function Webhooks() {
             }
           />
         </div>
-        <ErrorNote error={create.error} fields={['url', 'enabled_events']} />
+        {/* an error naming one of the events (`enabled_events[2]`) is shown under the Events field */}
+        <ErrorNote
+          error={create.error}
+          fields={[
+            'url',
+            'enabled_events',
+            ...(create.error?.param?.startsWith('enabled_events') ? [create.error.param] : []),
+          ]}
+        />
         <Button type="submit" busy={create.pending}>
           Add endpoint
         </Button>

@@ -3,7 +3,7 @@ import { useState } from 'react'
 import { type AmendmentBody, api } from '../../api/sdk'
 import type { Amendment } from '../../api/types'
 import { useAction } from '../../lib/action'
-import { dateTime, money, parseMoney, toMajorInput } from '../../lib/format'
+import { dateTime, money, moneyText, parseMoney, toMajorInput } from '../../lib/format'
 import { Badge, Button, Checkbox, ErrorNote, type Errors, errorFor, TextField } from '../ui'
 import { contractKeys, partyName, useContractView } from './context'
 
@@ -98,6 +98,7 @@ function AmendmentForm({ onDone }: { onDone: () => void }) {
   const [adds, setAdds] = useState<{ title: string; amount: string }[]>([])
   const [edits, setEdits] = useState<Record<string, { title: string; amount: string }>>({})
   const [removes, setRemoves] = useState<string[]>([])
+  const [sentEdits, setSentEdits] = useState<string[]>([])
   const [errors, setErrors] = useState<Errors>({})
   const propose = useAction((b: AmendmentBody, key) => api.proposeAmendment(c.id, b, key), {
     invalidate: contractKeys(c.id),
@@ -113,7 +114,9 @@ function AmendmentForm({ onDone }: { onDone: () => void }) {
         e[`add[${i}].${byEntry ? 'entries' : 'amount'}`] = byEntry ? 'How many entries?' : 'Enter an amount.'
       return { title: a.title.trim(), ...(byEntry ? { entries: n ?? 0 } : { amount: n ?? 0 }) }
     })
+    // a milestone being removed is not edited too (its edit fields are hidden)
     const edit = Object.entries(edits).flatMap(([id, x]) => {
+      if (removes.includes(id)) return []
       const m = c.milestones.find((mm) => mm.id === id)!
       const item: NonNullable<AmendmentBody['edit']>[number] = { id }
       if (x.title.trim() && x.title !== m.title) item.title = x.title.trim()
@@ -128,12 +131,24 @@ function AmendmentForm({ onDone }: { onDone: () => void }) {
     if (!add.length && !edit.length && !removes.length) e.form = 'Add, edit or remove at least one milestone.'
     setErrors(e)
     if (Object.keys(e).length) return
+    setSentEdits(edit.map((x) => x.id ?? ''))
     void propose.run({
       ...(add.length ? { add } : {}),
       ...(edit.length ? { edit } : {}),
       ...(removes.length ? { remove: removes } : {}),
     })
   }
+  // the server names an edit by its place in what was sent (`edit[1].amount`): shown on that milestone's row
+  const editError = (id: string) => {
+    const i = sentEdits.indexOf(id)
+    const param = propose.error?.param ?? ''
+    return i >= 0 && param.startsWith(`edit[${i}]`)
+      ? moneyText(propose.error!.message, c.currency, propose.error!)
+      : undefined
+  }
+  // errors shown beside their field are not repeated below the form
+  const shownBeside = (param: string | null | undefined) =>
+    !!param && (/^add\[\d+\]\.(title|amount|entries)$/.test(param) || /^edit\[\d+\]/.test(param))
   return (
     <form
       className="action-form"
@@ -194,7 +209,7 @@ function AmendmentForm({ onDone }: { onDone: () => void }) {
                         inputMode="decimal"
                         value={ed.amount}
                         onChange={(t) => setEdits({ ...edits, [m.id]: { ...ed, amount: t } })}
-                        error={errors[`edit.${m.id}`]}
+                        error={errors[`edit.${m.id}`] ?? editError(m.id)}
                       />
                     </div>
                   ) : (
@@ -219,7 +234,7 @@ function AmendmentForm({ onDone }: { onDone: () => void }) {
         </>
       )}
       {errors.form && <div className="field-error">{errors.form}</div>}
-      <ErrorNote error={propose.error} currency={c.currency} />
+      <ErrorNote error={shownBeside(propose.error?.param) ? null : propose.error} currency={c.currency} />
       <div className="actions">
         <Button type="submit" busy={propose.pending}>
           Propose

@@ -19,7 +19,9 @@ export function ApproveForm({ m, onDone }: FormProps) {
   const [amount, setAmount] = useState(toMajorInput(m.escrow_amount, c.currency))
   const delivered = m.submission?.entries?.filter((n) => !m.accepted_entries.includes(n)) ?? openEntries(m)
   const [accepted, setAccepted] = useState<number[]>(delivered)
-  const [rest, setRest] = useState<'refund' | 'rework'>('rework')
+  // with no revision left the rest cannot go back for rework: only a refund request remains
+  const canRework = m.revisions_left > 0
+  const [rest, setRest] = useState<'refund' | 'rework'>(canRework ? 'rework' : 'refund')
   const [bonus, setBonus] = useState('')
   const [message, setMessage] = useState('')
   const [errors, setErrors] = useState<Errors>({})
@@ -90,7 +92,9 @@ export function ApproveForm({ m, onDone }: FormProps) {
               value={rest}
               onChange={(v) => setRest(v as 'refund' | 'rework')}
               options={[
-                { value: 'rework', label: `Send back for rework (uses a revision; ${m.revisions_left} left)` },
+                ...(canRework
+                  ? [{ value: 'rework', label: `Send back for rework (uses a revision; ${m.revisions_left} left)` }]
+                  : []),
                 { value: 'refund', label: 'Ask for their money back (a refund request)' },
               ]}
               error={errorFor('rest', errors, approve.error)}

@@ -66,7 +66,8 @@ export function DisputePanel({ d, m }: { d: Dispute; m: Milestone }) {
               <div>
                 <strong>{mine ? 'You' : partyName(v, p.by).replace(/^the /, 'The ')}</strong> proposed releasing{' '}
                 <strong>{money(p.release_amount, c.currency)}</strong>{' '}
-                <span className="muted">({split(p.release_amount)})</span> <Badge state={p.status} />
+                {/* the split is a preview from the fee held now: once resolved, the resolution above tells it */}
+                {!d.resolution && <span className="muted">({split(p.release_amount)})</span>} <Badge state={p.status} />
               </div>
               {p.message && p.message !== d.reason && <div className="muted">“{p.message}”</div>}
               <div className="muted small">{dateTime(p.created_at, tz)}</div>
