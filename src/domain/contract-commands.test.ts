@@ -74,7 +74,8 @@ describe('end contract', () => {
     for (const state of ['submitted', 'disputed'] as const) {
       const e = errorOf(() => onContract(three(state), END, CLIENT))
       expect([e.code, e.status]).toEqual(['milestones_awaiting_action', 409])
-      expect(e.message).toContain(`(${state})`)
+      // named by title (the web app shows the message), then its state and id
+      expect(e.message).toMatch(new RegExp(`“[^”]+” \\(${state}, ms_\\w+\\)`))
     }
   })
 

@@ -50,7 +50,7 @@ function end(w: ContractWork, reason: string | null): ContractDecision {
   if (waiting.length) {
     fail(
       'milestones_awaiting_action',
-      `Milestones awaiting action first: ${waiting.map((m) => `${m.id} (${m.state})`).join(', ')}.`,
+      `Milestones awaiting action first: ${waiting.map((m) => `“${m.title}” (${m.state}, ${m.id})`).join(', ')}.`,
     )
   }
   for (const m of w.c.milestones) {
