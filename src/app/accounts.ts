@@ -7,6 +7,7 @@ import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2'
 import { DomainError, fail, noCursor } from '../domain/errors.ts'
 import { iso } from '../domain/types.ts'
 import { isUniqueViolation } from '../store/database.ts'
+import { afterCursor } from '../store/paging.ts'
 import { prepared } from '../store/prepared.ts'
 import { num } from '../store/schema.ts'
 import { type App, type IdempotentResponse, run } from './app.ts'
@@ -281,12 +282,7 @@ export async function listApiKeys(app: App, userId: string, page: { limit: numbe
     const cursor =
       (await mine().select(['created_at', 'id']).where('id', '=', page.startingAfter).executeTakeFirst()) ??
       noCursor(page.startingAfter)
-    q = q.where((eb) =>
-      eb.or([
-        eb('created_at', '<', cursor.created_at),
-        eb.and([eb('created_at', '=', cursor.created_at), eb('id', '<', cursor.id)]),
-      ]),
-    )
+    q = q.where(afterCursor(cursor))
   }
   const rows = await q
     .orderBy('created_at', 'desc')

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { fail, noCursor } from '../domain/errors.ts'
 import { iso } from '../domain/types.ts'
 import { refuseUrl } from '../jobs/url-guard.ts'
+import { afterCursor } from '../store/paging.ts'
 import { num } from '../store/schema.ts'
 import { type App, type IdempotentResponse, run } from './app.ts'
 import { newId } from './ids.ts'
@@ -57,12 +58,7 @@ export async function listEndpoints(app: App, userId: string, page: { limit: num
     const cursor =
       (await mine().select(['created_at', 'id']).where('id', '=', page.startingAfter).executeTakeFirst()) ??
       noCursor(page.startingAfter)
-    q = q.where((eb) =>
-      eb.or([
-        eb('created_at', '<', cursor.created_at),
-        eb.and([eb('created_at', '=', cursor.created_at), eb('id', '<', cursor.id)]),
-      ]),
-    )
+    q = q.where(afterCursor(cursor))
   }
   const rows = await q
     .orderBy('created_at', 'desc')

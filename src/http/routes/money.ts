@@ -12,6 +12,7 @@ import {
 } from '../../app/money.ts'
 import { fail, noCursor } from '../../domain/errors.ts'
 import { isSupportedCurrency } from '../../domain/money.ts'
+import { afterCursor } from '../../store/paging.ts'
 import { actorOf } from '../auth.ts'
 import { idempotent } from '../idempotency.ts'
 import { big, list, page, type Server } from '../route-kit.ts'
@@ -57,12 +58,7 @@ export function moneyRoutes(server: Server, app: App) {
             .where('id', '=', p.startingAfter)
             .where('user_id', '=', req.user!.id)
             .executeTakeFirst()) ?? noCursor(p.startingAfter)
-        q = q.where((eb) =>
-          eb.or([
-            eb('created_at', '<', cur.created_at),
-            eb.and([eb('created_at', '=', cur.created_at), eb('id', '<', cur.id)]),
-          ]),
-        )
+        q = q.where(afterCursor(cur))
       }
       const rows = await q
         .orderBy('created_at', 'desc')

@@ -8,6 +8,7 @@ import type { Contract } from '../../domain/contract-model.ts'
 import { noCursor } from '../../domain/errors.ts'
 import type { Offer } from '../../domain/offer.ts'
 import { deepFreeze } from '../../domain/types.ts'
+import { afterCursor } from '../paging.ts'
 import { prepared } from '../prepared.ts'
 import { type DB, num } from '../schema.ts'
 
@@ -230,12 +231,7 @@ export async function listFor<T>(
     let c = db.selectFrom(table).select(['created_at', 'id']).where('id', '=', page.startingAfter)
     if (userId) c = c.where((eb) => eb.or([eb('client_id', '=', userId), eb('freelancer_id', '=', userId)]))
     const cursor = (await c.executeTakeFirst()) ?? noCursor(page.startingAfter)
-    q = q.where((eb) =>
-      eb.or([
-        eb('created_at', '<', cursor.created_at),
-        eb.and([eb('created_at', '=', cursor.created_at), eb('id', '<', cursor.id)]),
-      ]),
-    )
+    q = q.where(afterCursor(cursor))
   }
   const rows = await q
     .orderBy('created_at', 'desc')
