@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Kysely } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import { applyTimers, claimDue } from '../../src/store/repos/timer-repo.ts'
 import { openSqlite } from '../../src/store/sqlite/sqlite-store.ts'
@@ -31,6 +32,30 @@ function holdWriteLock(path: string, ms: number) {
   const exited = new Promise<void>((resolve) => p.on('exit', () => resolve()))
   return { locked, exited }
 }
+
+describe('opening the database while another process writes', () => {
+  it('waits past its busy timeout for the other process, instead of failing the start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tranche-open-'))
+    const path = join(dir, 'tranche.db')
+    try {
+      await (await openSqlite(path)).close()
+      const server = holdWriteLock(path, 500)
+      await server.locked
+      // a 50 ms busy timeout: the migration's BEGIN IMMEDIATE gives up long before the other process commits
+      const store = await openSqlite(path, { busyTimeoutMs: 50 })
+      await server.exited
+      // opened, migrated (nothing left to do) and usable
+      const applied = await (store.db as unknown as Kysely<{ kysely_migration: { name: string } }>)
+        .selectFrom('kysely_migration')
+        .select('name')
+        .execute()
+      expect(applied.length).toBeGreaterThan(0)
+      await store.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
 
 describe('timer claims of a separate SQLite worker process', () => {
   it('waits for the server’s write lock (busy_timeout) instead of failing', async () => {

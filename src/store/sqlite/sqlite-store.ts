@@ -24,7 +24,7 @@ export async function openSqlite(
   const raw = new Database(path)
   raw.defaultSafeIntegers(true)
   raw.pragma(`busy_timeout = ${busyTimeoutMs}`) // first: switching to WAL waits for another process opening it too
-  raw.pragma('journal_mode = WAL')
+  await whileBusy(() => raw.pragma('journal_mode = WAL'))
   raw.pragma('synchronous = FULL')
   raw.pragma('foreign_keys = ON')
   // Savepoints (one per command of a group commit) keep their undo pages in a statement journal: in memory, not a
@@ -34,7 +34,7 @@ export async function openSqlite(
   const connection = withStatementCache(raw)
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: connection }) })
   directOnIdle(db, connection)
-  if (opts.migrate !== false) await migrateToLatest(db as Kysely<unknown>, 'sqlite')
+  if (opts.migrate !== false) await whileBusy(() => migrateToLatest(db as Kysely<unknown>, 'sqlite'))
   // checkpoints in a worker thread, not inside a request's COMMIT (checkpointer.ts)
   const checkpointer = path === ':memory:' ? null : await startCheckpointer(path, restartWal(raw, busyTimeoutMs))
   if (checkpointer) raw.pragma('wal_autocheckpoint = 0')
@@ -47,5 +47,23 @@ export async function openSqlite(
       await checkpointer?.stop()
       await db.destroy() // the last connection to close checkpoints what is left
     },
+  }
+}
+
+/**
+ * Runs a step of opening the database again while another process holds it (SQLITE_BUSY), for up to 30 s. Two
+ * processes opening one file together (a server and its worker) meet where SQLite does not wait on its own: a
+ * connection that read and then wants to write gets SQLITE_BUSY at once, whatever its busy timeout.
+ */
+async function whileBusy<T>(step: () => T | Promise<T>, forMs = 30_000): Promise<T> {
+  const until = Date.now() + forMs
+  for (let wait = 10; ; wait = Math.min(wait * 2, 500)) {
+    try {
+      return await step()
+    } catch (e) {
+      const code = String((e as { code?: unknown }).code ?? '')
+      if (!/^SQLITE_(BUSY|LOCKED)/.test(code) || Date.now() + wait > until) throw e
+      await new Promise((r) => setTimeout(r, wait))
+    }
   }
 }
