@@ -162,8 +162,11 @@ export class Tx {
     d: Effects & { contract: Contract },
     action: string,
     paymentMethod?: string,
-    /** the reason the actor gave (ending a contract, refunding, answering a refund request), kept in the audit log */
-    reason?: string | null,
+    /**
+     * what the actor said, kept in the audit log: the reason of ending a contract, refunding or answering a refund
+     * request; the message of an approval (a partial one's is also the refund request's reason)
+     */
+    said: { reason?: string | null; message?: string | null } = {},
   ) {
     for (const charge of d.railCharges) {
       await this.app.rail.charge({
@@ -177,7 +180,8 @@ export class Tx {
       this.audit(action, d.contract.id, {
         events: d.events.map((e) => `${e.type}:${e.objectId}`),
         entries: d.entries.map((e) => e.id),
-        ...(reason ? { reason } : {}),
+        ...(said.reason ? { reason: said.reason } : {}),
+        ...(said.message ? { message: said.message } : {}),
       })
     const render = (e: DomainEvent) => presentObjectOf(d.contract, e.object, e.objectId)
     if (before && writesInWith(this.db)) {

@@ -31,11 +31,11 @@ async function decideAndCommit(
   decide: (c: Contract) => Promise<ContractDecision> | ContractDecision,
   action: string,
   paymentMethod?: string,
-  reason?: string | null,
+  said?: { reason?: string | null; message?: string | null },
 ) {
   const before = await contractFor(tx.db, target, tx.actor, what, tx.locks)
   const d = await decide(before.value)
-  await tx.commitContract(before, d, action, paymentMethod, reason)
+  await tx.commitContract(before, d, action, paymentMethod, said)
   return d.contract
 }
 
@@ -61,7 +61,7 @@ export async function milestoneCommand(
       },
       `milestone.${cmd.type}`,
       opts.paymentMethod,
-      'reason' in cmd ? cmd.reason : null,
+      'reason' in cmd ? { reason: cmd.reason } : cmd.type === 'approve' ? { message: cmd.message } : {},
     )
   })
 }
@@ -93,7 +93,7 @@ export async function contractCommand(
       (c) => decideContract(c, cmd, tx.ctx()),
       `contract.${cmd.type}`,
       undefined,
-      cmd.type === 'end' ? cmd.reason : null,
+      cmd.type === 'end' ? { reason: cmd.reason } : {},
     ),
   )
 }

@@ -195,6 +195,13 @@ describe.each(DATABASES)('milestones on %s', (kind) => {
       'contract.completed',
       'milestone.released',
     ])
+    // the client's message is kept with the approval's audit record
+    const records = (await env.rt.store.db.selectFrom('audit_log').select('record').execute()).map(
+      (r) => JSON.parse(r.record) as { action: string; target: string; data: { message?: string } },
+    )
+    expect(
+      records.filter((r) => r.target === d.cid && r.action === 'milestone.approve').map((r) => r.data.message),
+    ).toEqual(['great'])
     await advance(env, 5 * DAY - 1)
     expect(await balance(env, d.freelancer.token)).toEqual({ available: 0, pending: 90_000 })
     await advance(env, 1)
