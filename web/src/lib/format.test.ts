@@ -1,6 +1,6 @@
 /** The web app's money wording of server messages (web/src/lib/format.ts): amounts in minor units become money. */
 import { describe, expect, it } from 'vitest'
-import { moneyText, startOfDay } from './format'
+import { moneyText, monthOf, startOfDay } from './format'
 
 describe('moneyText', () => {
   it.each([
@@ -75,5 +75,14 @@ describe('startOfDay', () => {
     expect(startOfDay('2026-07-01', 'America/New_York')).toBe('2026-07-01T04:00:00.000Z')
     expect(startOfDay('2026-03-29', 'Europe/Berlin')).toBe('2026-03-28T23:00:00.000Z') // the day clocks go forward
     expect(startOfDay('2026-12-31', 'Asia/Kolkata', 1)).toBe('2026-12-31T18:30:00.000Z') // the next day
+  })
+})
+
+describe('monthOf', () => {
+  it('is the month an instant falls in, in a time zone', () => {
+    expect(monthOf('2026-11-30T23:30:00.000Z', 'UTC')).toBe('2026-11')
+    expect(monthOf('2026-11-30T23:30:00.000Z', 'Asia/Tokyo')).toBe('2026-12')
+    expect(monthOf('2027-01-01T03:00:00.000Z', 'America/New_York')).toBe('2026-12')
+    expect(monthOf('2026-12-31T18:30:00.000Z', 'Asia/Kolkata')).toBe('2027-01')
   })
 })

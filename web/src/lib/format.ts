@@ -166,3 +166,12 @@ export function startOfDay(day: string, timeZone: string, days = 0): string {
   t = midnightUtc - offsetAt(t, timeZone) // again, in case the offset changes between the two instants
   return new Date(t).toISOString()
 }
+
+/** The month (`YYYY-MM`) an instant falls in, in `timeZone`: a chart's months are the user's months. */
+export function monthOf(iso: string, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: '2-digit' }).formatToParts(
+    new Date(iso),
+  )
+  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? ''
+  return `${part('year')}-${part('month')}`
+}

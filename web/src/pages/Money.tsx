@@ -18,7 +18,7 @@ import {
   TextField,
 } from '../components/ui'
 import { useAction } from '../lib/action'
-import { dateTime, money, parseMoney, startOfDay } from '../lib/format'
+import { dateTime, money, monthOf, parseMoney, startOfDay } from '../lib/format'
 import { useUser } from '../session'
 
 export function MoneyPage() {
@@ -71,7 +71,7 @@ export function MoneyPage() {
             <SelectField label="Currency" value={cur} onChange={setCurrency} options={currencies} />
           )}
         </div>
-        <Chart currency={cur} userId={me.id} />
+        <Chart currency={cur} userId={me.id} timeZone={me.time_zone} />
       </section>
       <StatementSection
         key={`${cur}-${balances.isPending}`}
@@ -169,21 +169,27 @@ async function allLedgerLines(): Promise<LedgerLines['data']> {
   return out
 }
 
-function Chart({ currency, userId }: { currency: string; userId: string }) {
+function Chart({ currency, userId, timeZone }: { currency: string; userId: string; timeZone: string }) {
   const ledger = useQuery({ queryKey: ['ledger-all'], queryFn: allLedgerLines })
   const contracts = useQuery({ queryKey: ['contracts'], queryFn: () => api.contracts({ limit: '100' }) })
   const data = useMemo(
-    () => monthly(ledger.data ?? [], contracts.data?.data ?? [], currency, userId),
-    [ledger.data, contracts.data, currency, userId],
+    () => monthly(ledger.data ?? [], contracts.data?.data ?? [], currency, userId, timeZone),
+    [ledger.data, contracts.data, currency, userId, timeZone],
   )
   if (ledger.isPending || contracts.isPending) return <Loading />
   return <EarningsChart data={data} currency={currency} />
 }
 
-function monthly(lines: LedgerLines['data'], contracts: Contract[], currency: string, userId: string): MonthPoint[] {
+function monthly(
+  lines: LedgerLines['data'],
+  contracts: Contract[],
+  currency: string,
+  userId: string,
+  timeZone: string,
+): MonthPoint[] {
   const by = new Map<string, MonthPoint>()
   const at = (iso: string) => {
-    const k = iso.slice(0, 7)
+    const k = monthOf(iso, timeZone)
     const p = by.get(k) ?? { month: k, earned: 0, spent: 0 }
     by.set(k, p)
     return p

@@ -99,12 +99,14 @@ export function NotificationsPage() {
     if (newest) markSeen(me.id, newest)
   }, [newest, me.id])
   const unreadAtOpen = unreadIn(events, parseMarker(seenAtOpen.current ?? ''))
+  // every loaded event is new and there are older ones: more are new than the page shows yet
+  const moreUnread = unreadAtOpen > 0 && unreadAtOpen === events.length && feed.hasNextPage
   return (
     <section className="page">
       <div className="page-head">
         <h1>Notifications</h1>
         <span className="muted">
-          {unreadAtOpen > 0 && `${unreadAtOpen} new since your last visit · `}
+          {unreadAtOpen > 0 && `${unreadAtOpen}${moreUnread ? '+' : ''} new since your last visit · `}
           <Link to="/settings">Webhooks and API keys</Link>
         </span>
       </div>

@@ -241,7 +241,9 @@ function ReasonForm({ m, onDone, kind }: FormProps & { kind: 'request_refund' | 
       onSuccess: onDone,
     },
   )
-  const back = m.escrow_amount + m.escrow_fee_amount
+  // a refund request names the escrow (its `amount`); the client fee held with it goes back too
+  const escrow = money(m.escrow_amount, c.currency)
+  const withFee = m.escrow_fee_amount > 0 ? ` with its client fee of ${money(m.escrow_fee_amount, c.currency)}` : ''
   const go = () => {
     const e: Errors = {}
     if (kind === 'request_refund' && !reason.trim()) e.reason = 'Give a reason.'
@@ -254,13 +256,13 @@ function ReasonForm({ m, onDone, kind }: FormProps & { kind: 'request_refund' | 
       onSubmit={go}
       onCancel={onDone}
       busy={act.pending}
-      submit={kind === 'refund' ? `Refund ${money(back, c.currency)}` : 'Request the refund'}
+      submit={kind === 'refund' ? `Refund ${escrow}` : 'Request the refund'}
       danger
     >
       <p>
         {kind === 'refund'
-          ? `The client gets back ${money(back, c.currency)} (the escrow with its client fee). This cannot be undone.`
-          : `You ask for ${money(back, c.currency)} back (escrow with its client fee). The freelancer has 7 days to accept or decline — a decline opens a dispute; silence means the refund goes through.`}
+          ? `The client gets back the escrow of ${escrow}${withFee}. This cannot be undone.`
+          : `You ask for the escrow of ${escrow} back${withFee}. The freelancer has 7 days to accept or decline — a decline opens a dispute; silence means the refund goes through.`}
       </p>
       <TextArea
         label={kind === 'refund' ? 'Reason (optional)' : 'Reason'}
