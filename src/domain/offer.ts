@@ -79,23 +79,35 @@ const expiryTimer = (o: Offer) => ({
 })
 
 /**
+ * Who may act on an offer's current revision (SPEC §5's role check, 403): its author withdraws it, the other party
+ * counters, accepts or declines it. Null when `actorId`, a party, may.
+ */
+export function offerRoleRefusal(
+  offer: Offer,
+  actorId: string,
+  command: 'counter' | 'accept' | 'decline' | 'withdraw',
+): DomainError | null {
+  const authorOnly = command === 'withdraw'
+  const author = currentRevision(offer).authorId
+  if (authorOnly ? actorId === author : actorId !== author) return null
+  return new DomainError(
+    'actor_not_allowed',
+    authorOnly
+      ? 'Only the author of the current revision may withdraw it.'
+      : 'The author of the current revision has already agreed to it; the other party answers.',
+  )
+}
+
+/**
  * Decides a command on an open offer. `accept` returns the accepted offer; the caller creates the contract from
  * `currentRevision(offer).terms` in the same transaction (see contract.ts `createContract`).
  */
 export function decideOffer(offer: Offer, cmd: OfferCommand, ctx: DecisionContext): OfferDecision {
   const actorId = ctx.actor.kind === 'system' ? null : ctx.actor.id
-  const author = currentRevision(offer).authorId
   if (cmd.type !== 'expire') {
-    if (actorId === null || !parties(offer).includes(actorId)) fail('resource_missing', 'No such offer.')
-    const authorOnly = cmd.type === 'withdraw'
-    if (authorOnly ? actorId !== author : actorId === author) {
-      fail(
-        'actor_not_allowed',
-        authorOnly
-          ? 'Only the author of the current revision may withdraw it.'
-          : 'The author of the current revision has already agreed to it; the other party answers.',
-      )
-    }
+    if (actorId === null || !parties(offer).includes(actorId)) return fail('resource_missing', 'No such offer.')
+    const refused = offerRoleRefusal(offer, actorId, cmd.type)
+    if (refused) throw refused
   }
   // the command's own rules (400) come after who may act (404, 403) and before the state (409): SPEC §10
   const counterTerms = cmd.type === 'counter' ? validateTerms(cmd.terms, cmd.policy) : null

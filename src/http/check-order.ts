@@ -2,13 +2,15 @@
  * SPEC §5 orders the checks: authentication (401), visibility (404), role (403), validation (400), state (409).
  * Schema validation runs before a handler, so when a request fails it, this asks the two questions that come
  * first — may the caller see the object, and is the command theirs — and answers 404 or 403 instead. Only
- * failing requests pay for it. The role comes from the milestone process table, not from a second list.
+ * failing requests pay for it. The role comes from the milestone process table and the offer's own rule, not from
+ * a second list.
  */
 import type { FastifyRequest } from 'fastify'
 import { contractFor, offerFor } from '../app/access.ts'
 import type { App } from '../app/app.ts'
 import { roleOf } from '../domain/contract-model.ts'
 import { DomainError } from '../domain/errors.ts'
+import { offerRoleRefusal } from '../domain/offer.ts'
 import { MILESTONE_PROCESS, type MilestoneCommandName } from '../domain/milestone-process.ts'
 import { actorOf } from './auth.ts'
 
@@ -25,6 +27,13 @@ const COMMAND_OF_ROUTE: Readonly<Record<string, MilestoneCommandName>> = {
   '/v1/milestones/:id/disputes': 'open_dispute',
 }
 
+const OFFER_COMMAND_OF_ROUTE: Readonly<Record<string, 'counter' | 'accept' | 'decline' | 'withdraw'>> = {
+  '/v1/offers/:id/counter': 'counter',
+  '/v1/offers/:id/accept': 'accept',
+  '/v1/offers/:id/decline': 'decline',
+  '/v1/offers/:id/withdraw': 'withdraw',
+}
+
 const CONTRACT_SCOPED = /^(ctr|ms|rfr|dsp|amd)_/
 
 /** The 404 or 403 that outranks a validation error, if any. */
@@ -34,8 +43,9 @@ export async function outranking(app: App, request: FastifyRequest): Promise<Dom
   const actor = actorOf(request)
   try {
     if (id.startsWith('off_')) {
-      await offerFor(app.store.db, id, actor)
-      return null
+      const { value: offer } = await offerFor(app.store.db, id, actor)
+      const command = OFFER_COMMAND_OF_ROUTE[request.routeOptions.url ?? '']
+      return command ? offerRoleRefusal(offer, actor.id, command) : null
     }
     if (!CONTRACT_SCOPED.test(id)) return null
     const { value: contract } = await contractFor(app.store.db, id, actor)

@@ -340,6 +340,21 @@ describe.each(DATABASES)('offers on %s', (kind) => {
     )
   })
 
+  it('answers the wrong side of an offer 403 even when its request is malformed (role before validation)', async () => {
+    const { client, freelancer, offer } = await openOffer(env)
+    const url = (cmd: string) => `/v1/offers/${offer.id}/${cmd}`
+    // the client wrote revision 1: it may only withdraw; the freelancer may only answer
+    expectError(await post(env, client.token, url('accept'), {}), 403, 'actor_not_allowed')
+    expectError(await post(env, client.token, url('accept'), { revision: 'one' }), 403, 'actor_not_allowed')
+    expectError(await post(env, client.token, url('decline'), { bogus: 1 }), 403, 'actor_not_allowed')
+    expectError(await post(env, client.token, url('counter'), { bogus: 1 }), 403, 'actor_not_allowed')
+    expectError(await post(env, freelancer.token, url('withdraw'), { bogus: 1 }), 403, 'actor_not_allowed')
+    // the side that may act gets the validation error
+    expectError(await post(env, freelancer.token, url('accept'), {}), 400, 'parameter_missing', 'revision')
+    expectError(await post(env, client.token, url('withdraw'), { bogus: 1 }), 400, 'parameter_unknown', 'bogus')
+    expect(ok(await get(env, client.token, `/v1/offers/${offer.id}`)).status).toBe('open')
+  })
+
   it('declines (counterparty) and withdraws (author only); then every command is 409 naming the state', async () => {
     const a = await openOffer(env)
     expectError(await post(env, a.client.token, `/v1/offers/${a.offer.id}/decline`), 403, 'actor_not_allowed')
