@@ -10,8 +10,8 @@ import { contractFor, offerFor } from '../app/access.ts'
 import type { App } from '../app/app.ts'
 import { roleOf } from '../domain/contract-model.ts'
 import { DomainError } from '../domain/errors.ts'
-import { offerRoleRefusal } from '../domain/offer.ts'
 import { MILESTONE_PROCESS, type MilestoneCommandName } from '../domain/milestone-process.ts'
+import { offerRoleRefusal } from '../domain/offer.ts'
 import { actorOf } from './auth.ts'
 
 const COMMAND_OF_ROUTE: Readonly<Record<string, MilestoneCommandName>> = {
