@@ -17,7 +17,7 @@ export function EarningsChart({ data, currency }: { data: MonthPoint[]; currency
   const bw = Math.min(28, slot / 2.6)
   const y = (v: number) => pad.t + (H - pad.t - pad.b) * (1 - v / max)
   const monthName = (m: string) =>
-    new Date(`${m}-15T00:00:00Z`).toLocaleString('en-GB', { month: 'short', year: '2-digit', timeZone: 'UTC' })
+    new Date(`${m}-15T00:00:00Z`).toLocaleString('en-GB', { month: 'short', year: 'numeric', timeZone: 'UTC' })
   return (
     <figure className="chart">
       <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`Earnings and spending per month in ${currency}`}>
