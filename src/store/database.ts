@@ -19,6 +19,8 @@ export interface Store {
   readonly caps: Capabilities
   /** SQLite: its one connection, on which a write transaction runs its statements directly (`directConnection`) */
   readonly sqlite?: SqliteLike
+  /** SQLite: BEGIN IMMEDIATE on that connection without waiting for another process (see `writeTransaction`) */
+  readonly writeLock?: WriteLock
   /**
    * Runs `fn` while no one else using the database runs one under the same `name`: on PostgreSQL, where several
    * servers share the database, under a session advisory lock on a connection of its own; on SQLite and PGlite,
@@ -26,6 +28,13 @@ export interface Store {
    */
   exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>
   close(): Promise<void>
+}
+
+export interface WriteLock {
+  /** BEGIN IMMEDIATE; false, with nothing begun, when another connection holds the write lock */
+  tryBegin(): boolean
+  /** how long a write transaction waits for the lock before failing as busy (the connection's busy timeout) */
+  readonly waitMs: number
 }
 
 /** `Store.exclusive` for a database that one process has to itself: the calls under one name run in turn. */
@@ -87,14 +96,36 @@ export const writesInWith = (db: Kysely<DB>): boolean => db.getExecutor().adapte
 /**
  * One write transaction. On SQLite it starts with BEGIN IMMEDIATE: the write lock is taken before the command reads,
  * so another connection (a separate worker process) can never commit under it and force a retry after the command
- * already called the payment rail. On PostgreSQL, an ordinary transaction (commands lock the rows they change).
+ * already called the payment rail. While another process holds that lock, the transaction waits between turns of
+ * the event loop, with the connection free for reads, for up to the busy timeout: SQLite's own busy wait sleeps
+ * inside the call, and the server's one thread would stop answering anyone for as long as the other process writes.
+ * On PostgreSQL, an ordinary transaction (commands lock the rows they change).
  */
 export async function writeTransaction<T>(store: Store, fn: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
   if (store.caps.dialect !== 'sqlite') return store.db.transaction().execute(fn)
+  const lock = store.writeLock
+  if (!lock) throw new Error('a SQLite store without its write lock')
+  const until = Date.now() + lock.waitMs
+  for (let pause = 1; ; pause = Math.min(pause * 2, 16)) {
+    const done = await sqliteTransaction(store, lock, fn)
+    if (done !== BUSY) return done as T
+    if (Date.now() >= until) throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' })
+    await new Promise((r) => setTimeout(r, pause))
+  }
+}
+
+const BUSY: unique symbol = Symbol('busy')
+
+/** The transaction on the one connection, or BUSY when its BEGIN could not have the write lock at once. */
+async function sqliteTransaction<T>(
+  store: Store,
+  lock: WriteLock,
+  fn: (trx: Kysely<DB>) => Promise<T>,
+): Promise<T | typeof BUSY> {
   return store.db.connection().execute(async (conn) => {
     if (store.sqlite) holders.set(conn, store.sqlite)
     try {
-      await runSql(conn, 'begin immediate')
+      if (!lock.tryBegin()) return BUSY
       try {
         const value = await fn(conn)
         await runSql(conn, 'commit')

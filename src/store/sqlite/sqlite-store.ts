@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
 import { Kysely, SqliteDialect } from 'kysely'
-import { directOnIdle, inTurn, type Store } from '../database.ts'
+import { directOnIdle, inTurn, type Store, type WriteLock } from '../database.ts'
 import { migrateToLatest } from '../migrations.ts'
 import type { DB } from '../schema.ts'
 import { restartWal, startCheckpointer } from './checkpointer.ts'
@@ -43,9 +43,30 @@ export async function openSqlite(
     caps: { dialect: 'sqlite', skipLocked: false, rowLocks: false },
     exclusive: inTurn(),
     sqlite: connection,
+    writeLock: writeLock(raw, busyTimeoutMs),
     async close() {
       await checkpointer?.stop()
       await db.destroy() // the last connection to close checkpoints what is left
+    },
+  }
+}
+
+/** BEGIN IMMEDIATE without SQLite's busy wait, which would sleep inside the call (`writeTransaction`). */
+function writeLock(raw: Database.Database, waitMs: number): WriteLock {
+  const begin = raw.prepare('begin immediate')
+  return {
+    waitMs,
+    tryBegin() {
+      raw.pragma('busy_timeout = 0')
+      try {
+        begin.run()
+        return true
+      } catch (e) {
+        if (String((e as { code?: unknown }).code ?? '').startsWith('SQLITE_BUSY')) return false
+        throw e
+      } finally {
+        raw.pragma(`busy_timeout = ${waitMs}`)
+      }
     },
   }
 }

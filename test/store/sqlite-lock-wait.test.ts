@@ -1,0 +1,74 @@
+/**
+ * A server on a SQLite file that another process writes too (a `tranche worker` of its own): while a command waits
+ * for the other process's write lock, the server goes on answering — SQLite's own busy wait would stop its one
+ * thread until the lock is free.
+ */
+import { spawn } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { contract, get, post } from '../http/helpers.ts'
+import { startEnv, type TestEnv } from '../support/harness.ts'
+
+const require = createRequire(import.meta.url)
+
+/** Another process holding the write lock until `release()`. */
+function holdWriteLock(path: string) {
+  const script = `
+    const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))})
+    const db = new Database(${JSON.stringify(path)})
+    db.exec('begin immediate')
+    db.exec('update clock set now = now')
+    process.stdout.write('locked\\n')
+    process.stdin.once('data', () => { db.exec('commit'); db.close(); process.exit(0) })
+  `
+  const p = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const locked = new Promise<void>((resolve) => p.stdout!.once('data', () => resolve()))
+  const exited = new Promise<void>((resolve) => p.on('exit', () => resolve()))
+  return {
+    locked,
+    release: async () => {
+      p.stdin!.write('go\n')
+      await exited
+    },
+  }
+}
+
+describe('a command waiting for another process’s write lock (SQLite)', () => {
+  let env: TestEnv
+  beforeAll(async () => {
+    env = await startEnv('sqlite')
+  })
+  afterAll(async () => env.close())
+
+  it('does not stop the server: reads are answered meanwhile, and the command completes once the lock is free', async () => {
+    const d = await contract(env, {}, [100_000])
+    const other = holdWriteLock(env.config.sqlitePath)
+    await other.locked
+    // the longest the thread went without running a 10 ms interval
+    let last = performance.now()
+    let stall = 0
+    const ticks = setInterval(() => {
+      const now = performance.now()
+      stall = Math.max(stall, now - last)
+      last = now
+    }, 10)
+    let settled = false
+    const funding = post(env, d.client.token, `/v1/milestones/${d.ids[0]}/fund`).finally(() => {
+      settled = true
+    })
+    await new Promise((r) => setTimeout(r, 300)) // the fund is waiting for the lock by now
+    // answered while the fund waits for the lock
+    const read = await get(env, d.client.token, `/v1/contracts/${d.cid}`)
+    expect(read.status).toBe(200)
+    expect(read.body.milestones[0].state).toBe('pending')
+    expect((await get(env, d.client.token, '/v1/balances')).status).toBe(200)
+    expect(settled).toBe(false)
+    clearInterval(ticks)
+    // SQLite's own busy wait would have stopped the thread for its whole busy timeout (5 s)
+    expect(stall).toBeLessThan(2_500)
+    await other.release()
+    const res = await funding
+    expect(res.status).toBe(200)
+    expect(res.body.state).toBe('funded')
+  })
+})
