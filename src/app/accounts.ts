@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2'
 import { DomainError, fail, noCursor } from '../domain/errors.ts'
 import { iso } from '../domain/types.ts'
-import { isUniqueViolation } from '../store/database.ts'
+import { isUniqueViolation, writeOnce } from '../store/database.ts'
 import { afterCursor } from '../store/paging.ts'
 import { prepared } from '../store/prepared.ts'
 import { num } from '../store/schema.ts'
@@ -69,7 +69,7 @@ export async function createUser(
     created_at: BigInt(Date.now()),
   }
   try {
-    await app.store.db.insertInto('users').values(row).execute()
+    await writeOnce(app.store, (db) => db.insertInto('users').values(row).execute())
   } catch (e) {
     if (isUniqueViolation(e)) fail('email_taken', 'A user with this email exists.', 'email')
     throw e
@@ -197,20 +197,22 @@ export async function login(app: App, limiter: LoginLimiter, input: { email: str
   forgive()
   const token = newSecret('tks')
   const now = Date.now()
-  await app.store.db
-    .insertInto('sessions')
-    .values({
-      token_hash: sha256(token),
-      user_id: user.id,
-      created_at: BigInt(now),
-      expires_at: BigInt(now + SESSION_MS),
-    })
-    .execute()
+  await writeOnce(app.store, (db) =>
+    db
+      .insertInto('sessions')
+      .values({
+        token_hash: sha256(token),
+        user_id: user.id,
+        created_at: BigInt(now),
+        expires_at: BigInt(now + SESSION_MS),
+      })
+      .execute(),
+  )
   return { object: 'session' as const, token, expires_at: iso(now + SESSION_MS), user: presentUser(user) }
 }
 
 export async function logout(app: App, token: string) {
-  await app.store.db.deleteFrom('sessions').where('token_hash', '=', sha256(token)).execute()
+  await writeOnce(app.store, (db) => db.deleteFrom('sessions').where('token_hash', '=', sha256(token)).execute())
 }
 
 /** The user behind a session token or an API key secret, or null. */
@@ -293,13 +295,15 @@ export async function listApiKeys(app: App, userId: string, page: { limit: numbe
 }
 
 export async function deleteApiKey(app: App, userId: string, id: string) {
-  const res = await app.store.db
-    .updateTable('api_keys')
-    .set({ deleted_at: BigInt(Date.now()) })
-    .where('id', '=', id)
-    .where('user_id', '=', userId)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst()
+  const res = await writeOnce(app.store, (db) =>
+    db
+      .updateTable('api_keys')
+      .set({ deleted_at: BigInt(Date.now()) })
+      .where('id', '=', id)
+      .where('user_id', '=', userId)
+      .where('deleted_at', 'is', null)
+      .executeTakeFirst(),
+  )
   if (Number(res.numUpdatedRows) !== 1) fail('resource_missing', `No such API key: ${id}.`)
   return { id, object: 'api_key' as const, deleted: true }
 }

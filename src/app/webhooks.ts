@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { fail, noCursor } from '../domain/errors.ts'
 import { iso } from '../domain/types.ts'
 import { refuseUrl } from '../jobs/url-guard.ts'
+import { writeOnce } from '../store/database.ts'
 import { afterCursor } from '../store/paging.ts'
 import { num } from '../store/schema.ts'
 import { type App, type IdempotentResponse, run } from './app.ts'
@@ -81,11 +82,13 @@ async function ownEndpoint(app: App, userId: string, id: string) {
 
 export async function deleteEndpoint(app: App, userId: string, id: string) {
   await ownEndpoint(app, userId, id)
-  await app.store.db
-    .updateTable('webhook_endpoints')
-    .set({ deleted_at: BigInt(app.clock.now()), enabled: 0 })
-    .where('id', '=', id)
-    .execute()
+  await writeOnce(app.store, (db) =>
+    db
+      .updateTable('webhook_endpoints')
+      .set({ deleted_at: BigInt(app.clock.now()), enabled: 0 })
+      .where('id', '=', id)
+      .execute(),
+  )
   return { id, object: 'webhook_endpoint' as const, deleted: true }
 }
 

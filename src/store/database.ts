@@ -114,6 +114,15 @@ export async function writeTransaction<T>(store: Store, fn: (trx: Kysely<DB>) =>
   }
 }
 
+/**
+ * A write outside any command (a sign-up, a session, a deletion): on SQLite in a write transaction of its own, so it
+ * waits for another process's write lock as commands do, without stopping the thread; on PostgreSQL a statement on
+ * its own (autocommit).
+ */
+export function writeOnce<T>(store: Store, fn: (db: Kysely<DB>) => Promise<T>): Promise<T> {
+  return store.caps.dialect === 'sqlite' ? writeTransaction(store, fn) : fn(store.db)
+}
+
 const BUSY: unique symbol = Symbol('busy')
 
 /** The transaction on the one connection, or BUSY when its BEGIN could not have the write lock at once. */

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { contract, get, post } from '../http/helpers.ts'
-import { startEnv, type TestEnv } from '../support/harness.ts'
+import { call, startEnv, type TestEnv } from '../support/harness.ts'
 
 const require = createRequire(import.meta.url)
 
@@ -33,6 +33,23 @@ function holdWriteLock(path: string) {
   }
 }
 
+/** The longest the thread goes without running a 10 ms interval, until `stop()`. */
+function watchStalls() {
+  let last = performance.now()
+  let longest = 0
+  const ticks = setInterval(() => {
+    const now = performance.now()
+    longest = Math.max(longest, now - last)
+    last = now
+  }, 10)
+  return {
+    stop() {
+      clearInterval(ticks)
+      return longest
+    },
+  }
+}
+
 describe('a command waiting for another process’s write lock (SQLite)', () => {
   let env: TestEnv
   beforeAll(async () => {
@@ -44,14 +61,7 @@ describe('a command waiting for another process’s write lock (SQLite)', () => 
     const d = await contract(env, {}, [100_000])
     const other = holdWriteLock(env.config.sqlitePath)
     await other.locked
-    // the longest the thread went without running a 10 ms interval
-    let last = performance.now()
-    let stall = 0
-    const ticks = setInterval(() => {
-      const now = performance.now()
-      stall = Math.max(stall, now - last)
-      last = now
-    }, 10)
+    const stalls = watchStalls()
     let settled = false
     const funding = post(env, d.client.token, `/v1/milestones/${d.ids[0]}/fund`).finally(() => {
       settled = true
@@ -63,12 +73,31 @@ describe('a command waiting for another process’s write lock (SQLite)', () => 
     expect(read.body.milestones[0].state).toBe('pending')
     expect((await get(env, d.client.token, '/v1/balances')).status).toBe(200)
     expect(settled).toBe(false)
-    clearInterval(ticks)
     // SQLite's own busy wait would have stopped the thread for its whole busy timeout (5 s)
-    expect(stall).toBeLessThan(2_500)
+    expect(stalls.stop()).toBeLessThan(2_500)
     await other.release()
     const res = await funding
     expect(res.status).toBe(200)
     expect(res.body.state).toBe('funded')
+  })
+
+  it('logging in waits the same way: its session is written once the lock is free', async () => {
+    const d = await contract(env, {}, [100_000])
+    const other = holdWriteLock(env.config.sqlitePath)
+    await other.locked
+    const stalls = watchStalls()
+    let settled = false
+    const body = { email: d.freelancer.email, password: d.freelancer.password }
+    const login = call(env, 'POST', '/v1/sessions', { body }).finally(() => {
+      settled = true
+    })
+    await new Promise((r) => setTimeout(r, 1_000)) // the password is checked, the session waits for the lock
+    expect((await get(env, d.freelancer.token, `/v1/contracts/${d.cid}`)).status).toBe(200)
+    expect(settled).toBe(false)
+    expect(stalls.stop()).toBeLessThan(2_500)
+    await other.release()
+    const res = await login
+    expect(res.status).toBe(201)
+    expect((await get(env, res.body.token, '/v1/me')).body.id).toBe(d.freelancer.id)
   })
 })
