@@ -193,6 +193,10 @@ describe('reputationOf: as freelancer', () => {
   it('funded but nothing delivered: history, no share, nothing earned', () => {
     let c = contractOf({ milestones: [line(10_000n, { dueDate: '2025-03-10' })] })
     c = onMilestone(c, fund(ms(c).id), CLIENT).contract
+    // one of a kind is said in the singular
+    expect(reputationOf(CLIENT, [c]).summary).toBe(
+      'As client: 1 milestone funded, 0 released only by auto-release. As freelancer: 0 milestones released.',
+    )
     expect(reputationOf(FREELANCER, [c]).as_freelancer).toEqual({
       milestones_released: 0,
       submitted_before_due_share: null,

@@ -90,7 +90,7 @@ export function reputationOf(userId: string, contracts: readonly Contract[]) {
     has_history: clientHistory || freelancerHistory,
     summary:
       clientHistory || freelancerHistory
-        ? `As client: ${milestonesFunded} milestones funded, ${autoReleased} released only by auto-release. As freelancer: ${released} milestones released.`
+        ? `As client: ${count(milestonesFunded, 'milestone')} funded, ${autoReleased} released only by auto-release. As freelancer: ${count(released, 'milestone')} released.`
         : 'No payment history on Tranche yet: start small (a first milestone of at most 10% of the job).',
     as_client: clientHistory
       ? {
@@ -125,3 +125,5 @@ export function clientRecordOf(userId: string, contracts: readonly Contract[]): 
     refundRequests: r.refund_requests,
   }
 }
+
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`
