@@ -106,11 +106,13 @@ export async function writeTransaction<T>(store: Store, fn: (trx: Kysely<DB>) =>
   const lock = store.writeLock
   if (!lock) throw new Error('a SQLite store without its write lock')
   const until = Date.now() + lock.waitMs
-  for (let pause = 1; ; pause = Math.min(pause * 2, 16)) {
+  for (;;) {
     const done = await sqliteTransaction(store, lock, fn)
     if (done !== BUSY) return done as T
     if (Date.now() >= until) throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' })
-    await new Promise((r) => setTimeout(r, pause))
+    // every millisecond (a try costs ~20 µs): a longer pause leaves the lock free and unused — two servers on one
+    // file, backing off up to 16 ms, made 20-35 % fewer operations than with 1 ms
+    await new Promise((r) => setTimeout(r, 1))
   }
 }
 
