@@ -92,6 +92,7 @@ export function presentMilestone(c: Contract, m: Milestone) {
     change_request: m.changeRequest
       ? { message: m.changeRequest.message, requested_at: iso(m.changeRequest.requestedAt) }
       : null,
+    approval: m.approval ? { message: m.approval.message, approved_at: iso(m.approval.approvedAt) } : null,
     funded_at: t(m.fundedAt),
     refund_request_id: m.refundRequestId,
     dispute_id: m.disputeId,

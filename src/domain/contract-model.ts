@@ -33,6 +33,12 @@ export interface ChangeRequest {
   readonly requestedAt: number
 }
 
+/** The client's message with an approval that released the milestone in full (SPEC §5 approve `message`). */
+export interface Approval {
+  readonly message: string
+  readonly approvedAt: number
+}
+
 export interface Milestone {
   readonly id: string
   readonly position: number
@@ -57,6 +63,11 @@ export interface Milestone {
   readonly submission: Submission | null
   /** absent until changes are first requested (and on milestones saved before it was kept) */
   readonly changeRequest?: ChangeRequest
+  /**
+   * absent unless a full approval came with a message (a partial approval's message is its refund request's reason,
+   * a by_entry rework's the change request's)
+   */
+  readonly approval?: Approval
   readonly refundRequestId: string | null
   readonly disputeId: string | null
   readonly fundedAt: number | null

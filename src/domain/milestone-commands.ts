@@ -208,6 +208,7 @@ function approve(w: ContractWork, cmd: Extract<MilestoneCommand, { type: 'approv
   w.release(m, r)
   m.acceptedEntries = [...m.acceptedEntries, ...accepted].sort((a, b) => a - b)
   if (m.escrow === 0n) {
+    if (cmd.message?.trim()) m.approval = { message: cmd.message, approvedAt: w.now }
     w.refundRest(m) // the client fee rounding leftover, if any
     w.finish(m)
   } else if (rework) {

@@ -246,6 +246,31 @@ describe.skipIf(!HAS_CHROMIUM)('negotiate, fund, review and pay in the browser',
     await ctx.close()
   })
 
+  it('the client approves the last milestone in full with a note; the freelancer reads it on the card', async () => {
+    await c.goto(await contractPath())
+    await milestone(c, 'Build').getByRole('button', { name: 'Fund' }).click()
+    await c.getByRole('button', { name: /^Pay USD [\d,.]+ into escrow$/ }).click()
+    await visible(milestone(c, 'Build').getByText('Funded — in escrow'))
+
+    await f.goto(await contractPath())
+    await milestone(f, 'Build').getByRole('button', { name: 'Submit work' }).click()
+    await f.getByLabel('Message to the client').fill('Site deployed.')
+    await f.getByRole('button', { name: 'Submit for review' }).click()
+    await visible(milestone(f, 'Build').getByText('Submitted — in review'))
+
+    await c.reload()
+    await milestone(c, 'Build').getByRole('button', { name: 'Approve and release' }).click()
+    await c.getByLabel('Message (optional)').fill('Great work, thank you!')
+    await c.getByRole('button', { name: 'Release USD 600.00' }).click()
+    await hasText(milestone(c, 'Build').getByRole('region', { name: 'Approval' }), 'Approved by you')
+
+    await f.reload()
+    const approval = milestone(f, 'Build').getByRole('region', { name: 'Approval' })
+    await hasText(approval, `Approved by ${client.name}`)
+    await hasText(approval, 'Great work, thank you!')
+    expect(problems).toEqual([])
+  })
+
   async function contractPath() {
     const list = await c.evaluate('fetch("/v1/contracts").then((r) => r.json())')
     return `/contracts/${(list as { data: { id: string }[] }).data[0]!.id}`

@@ -185,6 +185,8 @@ describe.each(DATABASES)('milestones on %s', (kind) => {
       released_amount: 100_000,
       refunded_amount: 0,
       review_deadline: null,
+      // the client's message reaches the freelancer with the milestone
+      approval: { message: 'great', approved_at: expect.any(String) },
     })
     expect(await balance(env, d.freelancer.token)).toEqual({ available: 0, pending: 90_000 })
     expect((await revenue(env, admin.token)) - before).toBe(15_000)
@@ -215,7 +217,14 @@ describe.each(DATABASES)('milestones on %s', (kind) => {
 
   it('approves part: the rest becomes a refund request; accepting it refunds principal and its fee', async () => {
     const d = await submitted(env, {}, [100_000])
-    const m = ok(await post(env, d.client.token, `/v1/milestones/${d.ids[0]}/approve`, { amount: 60_000 }))
+    const m = ok(
+      await post(env, d.client.token, `/v1/milestones/${d.ids[0]}/approve`, { amount: 60_000, message: 'Half done.' }),
+    )
+    // a partial approval's message is the reason of its refund request, not an approval of the milestone
+    expect(m.approval).toBeNull()
+    expect(
+      (await contractOf(env, d.client.token, d.cid)).refund_requests.map((r: { reason: string }) => r.reason),
+    ).toEqual(['Half done.'])
     expect(m).toMatchObject({
       state: 'refund_requested',
       released_amount: 60_000,

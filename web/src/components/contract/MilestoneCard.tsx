@@ -112,6 +112,14 @@ export function MilestoneCard({ m }: { m: Milestone }) {
           </div>
         )}
         {changeRequest && changeRequestLast && changeRequest}
+        {m.approval && (
+          <section className="approval" aria-label="Approval">
+            <div className="muted small">
+              Approved by {role === 'client' ? 'you' : c.parties.client.name} {dateTime(m.approval.approved_at, tz)}
+            </div>
+            <p className="prewrap">{m.approval.message}</p>
+          </section>
+        )}
         {m.state === 'submitted' && role === 'client' && m.revisions_left === 0 && (
           <p className="muted small">No revisions left: approve (all or part), or open a dispute.</p>
         )}
