@@ -4,12 +4,14 @@
  * them may share one PostgreSQL database — timers are claimed with leases, deliveries too.
  */
 import { hostname } from 'node:os'
+import type { Updateable } from 'kysely'
 import type { App } from '../app/app.ts'
 import { ManualClock } from '../app/clock.ts'
 import { newId } from '../app/ids.ts'
 import { runTimer } from '../app/timers.ts'
+import { writeOnce } from '../store/database.ts'
 import { claimDue, failTimer, releaseLeases } from '../store/repos/timer-repo.ts'
-import { num } from '../store/schema.ts'
+import { type DB, num } from '../store/schema.ts'
 import { checkedLookup, type ResolveHost, refuseUrl, systemResolve } from './url-guard.ts'
 import { DeliveryTimeout, postWebhook } from './webhook-post.ts'
 import { backoffMs, GIVE_UP_AFTER_MS, sign } from './webhook-signature.ts'
@@ -190,13 +192,15 @@ export class Worker {
     for (const r of rows) {
       if ((this.busy.get(r.endpoint_id) ?? 0) >= MAX_PER_ENDPOINT) continue
       const lease = BigInt(realNow + this.deliveryTimeoutMs + 5_000)
-      const res = await db
-        .updateTable('webhook_deliveries')
-        .set({ lease_until: lease })
-        .where('id', '=', r.id)
-        .where('status', '=', 'pending')
-        .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', BigInt(realNow))]))
-        .executeTakeFirst()
+      const res = await writeOnce(this.app.store, (w) =>
+        w
+          .updateTable('webhook_deliveries')
+          .set({ lease_until: lease })
+          .where('id', '=', r.id)
+          .where('status', '=', 'pending')
+          .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', BigInt(realNow))]))
+          .executeTakeFirst(),
+      )
       if (Number(res.numUpdatedRows) !== 1) continue
       claimed++
       this.busy.set(r.endpoint_id, (this.busy.get(r.endpoint_id) ?? 0) + 1)
@@ -229,13 +233,19 @@ export class Worker {
     },
     lease: bigint,
   ) {
-    const db = this.app.store.db
     const attempts = num(r.attempts) + 1
-    const mine = () => db.updateTable('webhook_deliveries').where('id', '=', r.id).where('lease_until', '=', lease)
+    // the outcome, written only under this attempt's lease
+    const record = (outcome: Updateable<DB['webhook_deliveries']>) =>
+      writeOnce(this.app.store, (db) =>
+        db
+          .updateTable('webhook_deliveries')
+          .set(outcome)
+          .where('id', '=', r.id)
+          .where('lease_until', '=', lease)
+          .execute(),
+      )
     if (num(r.enabled as number) !== 1 || r.deleted_at !== null) {
-      await mine()
-        .set({ status: 'skipped', attempts: attempts - 1, lease_until: null, last_error: 'endpoint disabled' })
-        .execute()
+      await record({ status: 'skipped', attempts: attempts - 1, lease_until: null, last_error: 'endpoint disabled' })
       return
     }
     let status: number | null = null
@@ -265,31 +275,27 @@ export class Worker {
     const now = this.app.clock.now()
     if (!error) {
       this.stats.deliveriesOk++
-      await mine()
-        .set({
-          status: 'delivered',
-          attempts,
-          last_status: status,
-          last_error: null,
-          delivered_at: BigInt(now),
-          lease_until: null,
-        })
-        .execute()
+      await record({
+        status: 'delivered',
+        attempts,
+        last_status: status,
+        last_error: null,
+        delivered_at: BigInt(now),
+        lease_until: null,
+      })
       return
     }
     this.stats.deliveriesFailed++
     const next = now + backoffMs(attempts)
     const giveUp = next - num(r.created_at as bigint) > GIVE_UP_AFTER_MS
-    await mine()
-      .set({
-        status: giveUp ? 'failed' : 'pending',
-        attempts,
-        last_status: status,
-        last_error: error.slice(0, 500),
-        next_attempt_at: BigInt(next),
-        lease_until: null,
-      })
-      .execute()
+    await record({
+      status: giveUp ? 'failed' : 'pending',
+      attempts,
+      last_status: status,
+      last_error: error.slice(0, 500),
+      next_attempt_at: BigInt(next),
+      lease_until: null,
+    })
   }
 
   /** Graceful stop: no new work, in-flight deliveries finish (or time out), timer leases are released. */

@@ -4,7 +4,9 @@
  * thread until the lock is free.
  */
 import { spawn } from 'node:child_process'
+import { createServer } from 'node:http'
 import { createRequire } from 'node:module'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { contract, get, post } from '../http/helpers.ts'
 import { call, startEnv, type TestEnv } from '../support/harness.ts'
@@ -99,5 +101,45 @@ describe('a command waiting for another process’s write lock (SQLite)', () => 
     const res = await login
     expect(res.status).toBe(201)
     expect((await get(env, res.body.token, '/v1/me')).body.id).toBe(d.freelancer.id)
+  })
+
+  it('a webhook delivery’s outcome waits the same way', async () => {
+    // a receiver that has the other process take the lock before it answers: the worker then records the outcome
+    let other: ReturnType<typeof holdWriteLock> | null = null
+    const receiver = createServer((req, res) => {
+      req.resume()
+      req.on('end', async () => {
+        other = holdWriteLock(env.config.sqlitePath)
+        await other.locked
+        res.end('thanks')
+      })
+    })
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`
+    env.rt.worker.start()
+    try {
+      const d = await contract(env, {}, [100_000])
+      const ep = await post(env, d.client.token, '/v1/webhook_endpoints', { url, enabled_events: ['milestone.funded'] })
+      expect(ep.status).toBe(201)
+      const deliveries = async () =>
+        (await get(env, d.client.token, `/v1/webhook_endpoints/${ep.body.id}/deliveries`)).body.data as {
+          status: string
+        }[]
+      expect((await post(env, d.client.token, `/v1/milestones/${d.ids[0]}/fund`)).status).toBe(200)
+      while (!other) await new Promise((r) => setTimeout(r, 10)) // the delivery reached the receiver
+      await (other as ReturnType<typeof holdWriteLock>).locked
+      const stalls = watchStalls()
+      await new Promise((r) => setTimeout(r, 300)) // the worker is recording the outcome by now
+      expect((await deliveries()).map((x) => x.status)).toEqual(['pending'])
+      expect(stalls.stop()).toBeLessThan(2_500)
+      await (other as ReturnType<typeof holdWriteLock>).release()
+      for (let i = 0; i < 200 && (await deliveries())[0]!.status !== 'delivered'; i++)
+        await new Promise((r) => setTimeout(r, 20))
+      expect((await deliveries()).map((x) => x.status)).toEqual(['delivered'])
+    } finally {
+      await env.rt.worker.stop()
+      receiver.closeAllConnections()
+      await new Promise((resolve) => receiver.close(resolve))
+    }
   })
 })
