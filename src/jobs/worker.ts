@@ -106,7 +106,7 @@ export class Worker {
         this.stats.timerFailures++
         const retryAt = Date.now() + Math.min(60_000 * 2 ** t.attempts, 3_600_000)
         this.app.log.error({ err: e, timer: t.key, attempts: t.attempts + 1 }, 'timer failed; will retry')
-        await failTimer(this.app.store.db, t, String((e as Error)?.message ?? e), retryAt)
+        await writeOnce(this.app.store, (db) => failTimer(db, t, String((e as Error)?.message ?? e), retryAt))
       }
     }
     if (this.app.batcher) {
@@ -303,6 +303,6 @@ export class Worker {
     this.stopped = true
     this.poke()
     await Promise.allSettled([this.timerLoop, this.deliveryLoop, ...this.inFlight])
-    await releaseLeases(this.app.store.db, this.owner).catch(() => undefined)
+    await writeOnce(this.app.store, (db) => releaseLeases(db, this.owner)).catch(() => undefined)
   }
 }
