@@ -118,7 +118,7 @@ export async function seedDemo(app: App): Promise<void> {
   const approve = (
     milestoneId: string,
     amount: bigint | null = null,
-    extra: { acceptedEntries?: number[]; rest?: 'refund' | 'rework' } = {},
+    extra: { acceptedEntries?: number[]; rest?: 'refund' | 'rework'; message?: string } = {},
   ) =>
     milestoneCommand(app, client, {
       type: 'approve',
@@ -127,7 +127,7 @@ export async function seedDemo(app: App): Promise<void> {
       acceptedEntries: extra.acceptedEntries ?? null,
       bonus: null,
       rest: extra.rest ?? 'refund',
-      message: null,
+      message: extra.message ?? null,
     })
 
   // 1. Website redesign: a deposit (released), released, submitted (review clock running), funded, pending.
@@ -143,7 +143,7 @@ export async function seedDemo(app: App): Promise<void> {
   const [, wire, visual] = await ids(web)
   await fund(web, (await ids(web)).slice(0, 4))
   await submit(wire!, 'Wireframes for all 8 pages, desktop and mobile.')
-  await approve(wire!)
+  await approve(wire!, null, { message: 'Clear and complete — thank you.' })
   await submit(visual!, 'Visual design in Figma, with the style guide.')
 
   // 2. Mobile app MVP: changes requested, a refund request open, pending.

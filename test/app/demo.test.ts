@@ -39,6 +39,10 @@ describe('demo data', () => {
       ]),
     )
     expect(new Set(all.map((c) => c.status))).toEqual(new Set(['active', 'completed', 'ended']))
+    // an approval with the client's note, as the freelancer sees it on the milestone
+    expect(all.flatMap((c) => c.milestones.flatMap((m) => (m.approval ? [m.approval.message] : [])))).toEqual([
+      'Clear and complete — thank you.',
+    ])
     const offers = (await rt.store.db.selectFrom('offers').select('data').execute()).map((r) => decode<Offer>(r.data))
     expect(new Set(offers.map((o) => o.status))).toEqual(new Set(['open', 'accepted', 'declined']))
     const report = await verify(rt.store)
