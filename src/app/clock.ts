@@ -1,5 +1,5 @@
 /** The injected clock. `manual` is the test clock (SPEC §10): it only moves when an admin advances it. */
-import type { Store } from '../store/database.ts'
+import { type Store, writeOnce } from '../store/database.ts'
 import { num } from '../store/schema.ts'
 
 export interface Clock {
@@ -23,11 +23,13 @@ export class ManualClock implements Clock {
       c.current = num(row.now)
     } else {
       c.current = start
-      await store.db
-        .insertInto('clock')
-        .values({ id: 1, now: BigInt(start) })
-        .onConflict((oc) => oc.column('id').doNothing())
-        .execute()
+      await writeOnce(store, (db) =>
+        db
+          .insertInto('clock')
+          .values({ id: 1, now: BigInt(start) })
+          .onConflict((oc) => oc.column('id').doNothing())
+          .execute(),
+      )
       await c.refresh() // another server may have started it first
     }
     return c
@@ -48,11 +50,13 @@ export class ManualClock implements Clock {
   async set(ms: number): Promise<void> {
     if (ms < this.current) return
     this.current = ms
-    await this.store.db
-      .updateTable('clock')
-      .set({ now: BigInt(ms) })
-      .where('id', '=', 1)
-      .where('now', '<', BigInt(ms))
-      .execute()
+    await writeOnce(this.store, (db) =>
+      db
+        .updateTable('clock')
+        .set({ now: BigInt(ms) })
+        .where('id', '=', 1)
+        .where('now', '<', BigInt(ms))
+        .execute(),
+    )
   }
 }
