@@ -35,6 +35,19 @@ function holdWriteLock(path: string) {
   }
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** A request in flight, and whether it has been answered yet. */
+function tracked<T>(request: Promise<T>) {
+  const t = { settled: false, result: request }
+  request
+    .finally(() => {
+      t.settled = true
+    })
+    .catch(() => undefined)
+  return t
+}
+
 /** The longest the thread goes without running a 10 ms interval, until `stop()`. */
 function watchStalls() {
   let last = performance.now()
@@ -64,21 +77,18 @@ describe('a command waiting for another process’s write lock (SQLite)', () => 
     const other = holdWriteLock(env.config.sqlitePath)
     await other.locked
     const stalls = watchStalls()
-    let settled = false
-    const funding = post(env, d.client.token, `/v1/milestones/${d.ids[0]}/fund`).finally(() => {
-      settled = true
-    })
-    await new Promise((r) => setTimeout(r, 300)) // the fund is waiting for the lock by now
+    const funding = tracked(post(env, d.client.token, `/v1/milestones/${d.ids[0]}/fund`))
+    await sleep(300) // the fund is waiting for the lock by now
     // answered while the fund waits for the lock
     const read = await get(env, d.client.token, `/v1/contracts/${d.cid}`)
     expect(read.status).toBe(200)
     expect(read.body.milestones[0].state).toBe('pending')
     expect((await get(env, d.client.token, '/v1/balances')).status).toBe(200)
-    expect(settled).toBe(false)
+    expect(funding.settled).toBe(false)
     // SQLite's own busy wait would have stopped the thread for its whole busy timeout (5 s)
     expect(stalls.stop()).toBeLessThan(2_500)
     await other.release()
-    const res = await funding
+    const res = await funding.result
     expect(res.status).toBe(200)
     expect(res.body.state).toBe('funded')
   })
@@ -88,17 +98,14 @@ describe('a command waiting for another process’s write lock (SQLite)', () => 
     const other = holdWriteLock(env.config.sqlitePath)
     await other.locked
     const stalls = watchStalls()
-    let settled = false
     const body = { email: d.freelancer.email, password: d.freelancer.password }
-    const login = call(env, 'POST', '/v1/sessions', { body }).finally(() => {
-      settled = true
-    })
-    await new Promise((r) => setTimeout(r, 1_000)) // the password is checked, the session waits for the lock
+    const login = tracked(call(env, 'POST', '/v1/sessions', { body }))
+    await sleep(1_000) // the password is checked, the session waits for the lock
     expect((await get(env, d.freelancer.token, `/v1/contracts/${d.cid}`)).status).toBe(200)
-    expect(settled).toBe(false)
+    expect(login.settled).toBe(false)
     expect(stalls.stop()).toBeLessThan(2_500)
     await other.release()
-    const res = await login
+    const res = await login.result
     expect(res.status).toBe(201)
     expect((await get(env, res.body.token, '/v1/me')).body.id).toBe(d.freelancer.id)
   })
@@ -126,15 +133,14 @@ describe('a command waiting for another process’s write lock (SQLite)', () => 
           status: string
         }[]
       expect((await post(env, d.client.token, `/v1/milestones/${d.ids[0]}/fund`)).status).toBe(200)
-      while (!other) await new Promise((r) => setTimeout(r, 10)) // the delivery reached the receiver
+      while (!other) await sleep(10) // the delivery reached the receiver
       await (other as ReturnType<typeof holdWriteLock>).locked
       const stalls = watchStalls()
-      await new Promise((r) => setTimeout(r, 300)) // the worker is recording the outcome by now
+      await sleep(300) // the worker is recording the outcome by now
       expect((await deliveries()).map((x) => x.status)).toEqual(['pending'])
       expect(stalls.stop()).toBeLessThan(2_500)
       await (other as ReturnType<typeof holdWriteLock>).release()
-      for (let i = 0; i < 200 && (await deliveries())[0]!.status !== 'delivered'; i++)
-        await new Promise((r) => setTimeout(r, 20))
+      for (let i = 0; i < 200 && (await deliveries())[0]!.status !== 'delivered'; i++) await sleep(20)
       expect((await deliveries()).map((x) => x.status)).toEqual(['delivered'])
     } finally {
       await env.rt.worker.stop()
