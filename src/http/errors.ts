@@ -1,6 +1,7 @@
 /** Error mapping, written once: DomainError → Stripe-style body; schema failures → the field they name. */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { DomainError, ERROR_CODES, type ErrorCode } from '../domain/errors.ts'
+import { patternHint } from './schemas.ts'
 
 interface AjvError {
   keyword: string
@@ -16,12 +17,15 @@ function paramOf(path: string, extra?: unknown): string {
   return parts.reduce((s, p) => (/^\d+$/.test(p) ? `${s}[${p}]` : s ? `${s}.${p}` : p), '')
 }
 
+/** Where a request's value was: "Invalid query parameter limit", "Invalid path parameter id", "Invalid parameter …". */
+const PLACE: Record<string, string> = { body: '', querystring: 'query ', params: 'path ', headers: 'header ' }
+
 export function fromValidation(errors: AjvError[], context: string): DomainError {
   const e =
     errors.find((x) => x.keyword === 'additionalProperties') ??
     errors.find((x) => x.keyword === 'required') ??
     errors[0]!
-  const where = context === 'body' ? '' : `${context} `
+  const where = PLACE[context] ?? `${context} `
   if (e.keyword === 'additionalProperties') {
     const param = paramOf(e.instancePath, e.params.additionalProperty)
     return new DomainError('parameter_unknown', `Unknown ${where}parameter: ${param}.`, param)
@@ -35,9 +39,34 @@ export function fromValidation(errors: AjvError[], context: string): DomainError
   let code: ErrorCode = 'parameter_invalid'
   if (/amount|price|bonus|^total$/.test(leaf)) code = 'amount_invalid'
   else if (leaf === 'currency') code = 'currency_unsupported'
-  const detail = e.keyword === 'pattern' ? 'has the wrong format' : (e.message ?? 'is invalid')
+  const detail =
+    code === 'amount_invalid' && e.keyword === 'type' ? 'must be a whole number of minor units' : detailOf(e, errors)
   return new DomainError(code, `Invalid ${where}parameter ${param}: ${detail}.`, param)
 }
+
+/** The failed rule in words, with the values allowed where there is a short list of them. */
+function detailOf(e: AjvError, errors: AjvError[]): string {
+  switch (e.keyword) {
+    case 'pattern':
+      return patternHint(e.params.pattern) ?? 'has the wrong format'
+    case 'enum':
+      return oneOf(e.params.allowedValues as unknown[])
+    case 'const': {
+      // a union of literals fails each of its branches: name them all
+      const allowed = errors
+        .filter((x) => x.keyword === 'const' && x.instancePath === e.instancePath)
+        .map((x) => x.params.allowedValue)
+      return oneOf(allowed)
+    }
+    case 'type':
+      return e.params.type === 'integer' ? 'must be a whole number' : `must be of type ${String(e.params.type)}`
+    default:
+      return e.message ?? 'is invalid'
+  }
+}
+
+const oneOf = (values: unknown[]) =>
+  values.length === 1 ? `must be ${String(values[0])}` : `must be one of: ${values.map(String).join(', ')}`
 
 export function errorBody(err: DomainError, requestId?: string) {
   const message = err.code === 'internal_error' && requestId ? `${err.message} (request ${requestId})` : err.message

@@ -17,14 +17,27 @@ export const Amount = Type.Integer({
   description: 'Minor units (cents), 1..10^12',
 })
 export const Amount0 = Type.Integer({ minimum: 0, maximum: 1_000_000_000_000, description: 'Minor units, 0..10^12' })
-export const Currency = Type.String({
-  pattern: '^[A-Z]{3}$',
+/**
+ * What a pattern asks for, in words: a value that does not match gets this in its error (`http/errors.ts`) instead
+ * of the regular expression.
+ */
+const PATTERN_HINTS = new Map<string, string>()
+const matching = (pattern: string, hint: string, opts: object = {}) => {
+  PATTERN_HINTS.set(pattern, hint)
+  return Type.String({ pattern, ...opts })
+}
+export const patternHint = (pattern: unknown) => (typeof pattern === 'string' ? PATTERN_HINTS.get(pattern) : undefined)
+
+export const Currency = matching('^[A-Z]{3}$', 'must be an ISO 4217 code in upper case, like USD', {
   description: 'ISO 4217 code, upper case (USD, JPY, KWD…)',
 })
 export const Title = Type.String({ minLength: 1, maxLength: MAX_TITLE })
 export const Text = Type.String({ maxLength: MAX_TEXT })
-export const Id = (prefix: string) => Type.String({ pattern: `^${prefix}_[A-Za-z0-9]{1,64}$`, maxLength: 80 })
-export const IsoDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD' })
+export const Id = (prefix: string) =>
+  matching(`^${prefix}_[A-Za-z0-9]{1,64}$`, `must be an id that starts with ${prefix}_`, { maxLength: 80 })
+export const IsoDate = matching('^\\d{4}-\\d{2}-\\d{2}$', 'must be a date written YYYY-MM-DD', {
+  description: 'YYYY-MM-DD',
+})
 export const Link = Type.String({ minLength: 1, maxLength: 2000 })
 
 export const MilestoneLine = Strict({
@@ -63,7 +76,9 @@ export const Reason = Strict({ reason: Type.Optional(Text) })
  * (400 `parameter_unknown`) rather than answered with everything as if it had been applied.
  */
 const pageProps = {
-  limit: Type.Optional(Type.String({ pattern: '^(100|[1-9][0-9]?)$', description: '1..100 (default 20)' })),
+  limit: Type.Optional(
+    matching('^(100|[1-9][0-9]?)$', 'must be a whole number from 1 to 100', { description: '1..100 (default 20)' }),
+  ),
   starting_after: Type.Optional(Type.String({ maxLength: 100 })),
 }
 export const ListQuery = Strict(pageProps)
@@ -73,7 +88,11 @@ export const StatusListQuery = (statuses: readonly string[]) =>
 export const EventListQuery = Strict({
   ...pageProps,
   type: Type.Optional(
-    Type.String({ pattern: `^(${EVENT_TYPES.join('|').replaceAll('.', '\\.')}|[a-z_]+\\.\\*)$`, maxLength: 80 }),
+    matching(
+      `^(${EVENT_TYPES.join('|').replaceAll('.', '\\.')}|[a-z_]+\\.\\*)$`,
+      'must be an event type, like milestone.funded, or a family of them, like milestone.*',
+      { maxLength: 80 },
+    ),
   ),
   contract_id: Type.Optional(Type.String({ maxLength: 100 })),
 })

@@ -326,6 +326,41 @@ describe.each(DATABASES)('validation and errors on %s', (kind) => {
     expectError(await get(env, u.token, '/v1/api_keys?limit=0'), 400, 'parameter_invalid', 'limit')
   })
 
+  it('says in words what a refused value must be: the allowed values, the format, the place of the parameter', async () => {
+    const message = (res: { body: { error: { message: string } } }) => res.body.error.message
+    expect(message(await offer({ role: 'boss' }))).toBe('Invalid parameter role: must be one of: client, freelancer.')
+    expect(message(await offer({ payment_mode: 'hourly' }))).toBe(
+      'Invalid parameter payment_mode: must be one of: by_project, by_milestone, by_entry.',
+    )
+    expect(message(await offer({ currency: 'usd' }))).toBe(
+      'Invalid parameter currency: must be an ISO 4217 code in upper case, like USD.',
+    )
+    expect(message(await line({ due_date: 'tomorrow' }))).toBe(
+      'Invalid parameter milestones[0].due_date: must be a date written YYYY-MM-DD.',
+    )
+    expect(message(await line({ amount: '100' }))).toBe(
+      'Invalid parameter milestones[0].amount: must be a whole number of minor units.',
+    )
+    expect(message(await line({ entries: 1.5 }))).toBe(
+      'Invalid parameter milestones[0].entries: must be a whole number.',
+    )
+    expect(message(await get(env, a.token, '/v1/contracts?limit=0'))).toBe(
+      'Invalid query parameter limit: must be a whole number from 1 to 100.',
+    )
+    expect(message(await get(env, a.token, '/v1/contracts?status=bogus'))).toBe(
+      'Invalid query parameter status: must be one of: active, completed, ended.',
+    )
+    expect(message(await get(env, a.token, '/v1/events?type=milestone.paid'))).toBe(
+      'Invalid query parameter type: must be an event type, like milestone.funded, or a family of them, like milestone.*.',
+    )
+    expect(message(await get(env, a.token, '/v1/milestones/not-an-id'))).toBe(
+      'Invalid path parameter id: must be an id that starts with ms_.',
+    )
+    expect(message(await get(env, a.token, '/v1/statements?currency=USD&format=xml'))).toBe(
+      'Invalid query parameter format: must be one of: json, csv.',
+    )
+  })
+
   it('answers a cursor that names nothing the caller may list with 404, not a silent first page', async () => {
     const d = await contract(env) // a contract of two other users
     const stranger = await user(env, 'stranger')
