@@ -146,6 +146,8 @@ export function timeParam(v: string | undefined, name: string, endOfDay = false)
 
 /** The lines of one of the user's accounts with running balances, oldest first, from an opening balance. */
 export async function statement(app: App, userId: string, q: StatementQuery) {
+  if (q.from !== null && q.to !== null && q.to <= q.from)
+    throw new DomainError('parameter_invalid', 'to must be after from: the statement would cover no time.', 'to')
   const account = `user:${userId}:${q.account}`
   const db = app.store.db
   let opening = 0n

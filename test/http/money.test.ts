@@ -156,6 +156,21 @@ describe.each(DATABASES)('money on %s', (kind) => {
     const sameDay = ok(await get(env, d.freelancer.token, `/v1/statements?currency=USD&from=${day}&to=${day}`))
     expect(sameDay.data.map((l: { kind: string }) => l.kind)).toContain('payout')
     expect(ok(await get(env, d.freelancer.token, '/v1/statements?currency=EUR')).data).toEqual([])
+    // a range that ends before it starts is a mistake, not an empty statement
+    for (const [f, t] of [
+      ['2026-12-01', '2026-01-01'],
+      [paidAt, paidAt],
+    ])
+      expectError(
+        await get(
+          env,
+          d.freelancer.token,
+          `/v1/statements?currency=USD&from=${encodeURIComponent(f)}&to=${encodeURIComponent(t)}`,
+        ),
+        400,
+        'parameter_invalid',
+        'to',
+      )
   })
 
   it('gives the statement as CSV with a header row and running balances', async () => {
