@@ -1,7 +1,7 @@
 /** Balances, payouts, statements and ledger reads (SPEC §7). */
 import { DomainError, fail, noCursor } from '../domain/errors.ts'
 import { available, holdReleaseLines, payoutLines } from '../domain/ledger.ts'
-import { isSupportedCurrency } from '../domain/money.ts'
+import { amountText, isSupportedCurrency } from '../domain/money.ts'
 import { isCalendarDate } from '../domain/terms.ts'
 import type { Actor } from '../domain/types.ts'
 import { iso } from '../domain/types.ts'
@@ -49,7 +49,8 @@ export async function createPayout(
     fail('currency_unsupported', `Currency ${input.currency} is not supported.`, 'currency')
   return run(app, { actor, idem }, async (tx) => {
     const have = await spendableBalance(tx.db, available(actor.id), input.currency, tx.locks)
-    if (input.amount > have) fail('insufficient_funds', `Only ${have} ${input.currency} is available.`, 'amount')
+    if (input.amount > have)
+      fail('insufficient_funds', `Only ${amountText(have, input.currency)} is available.`, 'amount')
     const id = newId('pay')
     await tx.entries([
       {

@@ -1,7 +1,7 @@
 /** Reputation and the milestone planner (SPEC §8), over the recorded history of the user's contracts. */
 import type { Contract } from '../domain/contract-model.ts'
 import { DomainError, fail } from '../domain/errors.ts'
-import { isSupportedCurrency, minimumMilestone } from '../domain/money.ts'
+import { amountText, isSupportedCurrency, minimumMilestone } from '../domain/money.ts'
 import { type Plan, planMilestones } from '../domain/planner.ts'
 import { clientRecordOf, reputationOf } from '../domain/reputation.ts'
 import type { PaymentMode } from '../domain/terms.ts'
@@ -38,7 +38,8 @@ export async function plan(
   if (!isSupportedCurrency(input.currency))
     fail('currency_unsupported', `Currency ${input.currency} is not supported.`, 'currency')
   const min = minimumMilestone(input.currency, app.config.minimumMilestoneMajor)
-  if (input.total < min) fail('amount_invalid', `The total is below the minimum milestone of ${min}.`, 'total')
+  if (input.total < min)
+    fail('amount_invalid', `The total is below the minimum milestone of ${amountText(min, input.currency)}.`, 'total')
   let entries: { count: number; unitPrice: bigint } | null = null
   if (input.paymentMode === 'by_entry') {
     const count = input.entries?.count ?? null

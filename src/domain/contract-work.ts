@@ -15,6 +15,7 @@ import {
 import { badState, DomainError, fail } from './errors.ts'
 import { compact, type EntryKind, type Line, refundLines, releaseLines } from './ledger.ts'
 import { MILESTONE_PROCESS, type MilestoneCommandName, type Transition } from './milestone-process.ts'
+import { amountText } from './money.ts'
 import { DAY_MS, type DecisionContext, type Effects, HOUR_MS, noEffects, type TimerKind } from './types.ts'
 
 /** An object whose own fields may be set; what they hold (a submission, a list of proposals) stays read-only. */
@@ -197,7 +198,8 @@ export class ContractWork {
   /** Releases r of the milestone's escrow to the freelancer (pending for 5 days). */
   release(m: MMilestone, r: bigint) {
     if (r <= 0n) return
-    if (r > m.escrow) fail('amount_invalid', `Only ${m.escrow} is held in escrow.`, 'amount')
+    if (r > m.escrow)
+      fail('amount_invalid', `Only ${amountText(m.escrow, this.c.currency)} is held in escrow.`, 'amount')
     const { lines, split } = releaseLines(m.id, this.c.freelancerId, m.escrowFee, r, this.c, m.released)
     const entryId = this.post('release', lines, m.id, `Release of ${r} from ${m.id}`)
     m.escrow -= r
@@ -336,7 +338,13 @@ export function dormancyAt(m: Pick<Milestone, 'dueDate' | 'lastActivityAt'>): nu
   return Number.isFinite(dueEnd) ? Math.max(dueEnd, quiet) : quiet
 }
 
-export const requireAmount = (x: bigint, max: bigint, param: string) => {
-  if (x < 0n || x > max) throw new DomainError('amount_invalid', `The amount must be between 0 and ${max}.`, param)
+/** An amount out of the escrow held (`max`): from 0 to all of it. */
+export const requireAmount = (x: bigint, max: bigint, currency: string, param: string) => {
+  if (x < 0n || x > max)
+    throw new DomainError(
+      'amount_invalid',
+      `The amount must be between 0 and the ${amountText(max, currency)} held in escrow.`,
+      param,
+    )
   return x
 }

@@ -46,7 +46,7 @@ export function decideDispute(contract: Contract, cmd: DisputeCommand, ctx: Deci
   switch (cmd.type) {
     case 'propose': {
       if (role === 'system') return fail('actor_not_allowed', 'Only the parties or the admin propose.')
-      requireAmount(cmd.releaseAmount, d.escrowAmount, 'release_amount') // 400 before the state's 409 (SPEC §5)
+      requireAmount(cmd.releaseAmount, d.escrowAmount, w.c.currency, 'release_amount') // 400 before the state's 409 (SPEC §5)
       if (cmd.releaseAmount > d.escrowAmount) fail('amount_invalid', 'More than the escrow.', 'release_amount')
       if (d.status !== 'awaiting_response' && d.status !== 'negotiation') badState('dispute', d.status, 'propose')
       const by = role === 'admin' ? 'admin' : w.actorId()
@@ -106,7 +106,7 @@ export function decideDispute(contract: Contract, cmd: DisputeCommand, ctx: Deci
     }
     case 'decide': {
       if (role !== 'admin') return fail('actor_not_allowed', 'Only the admin decides a dispute.')
-      requireAmount(cmd.releaseAmount, d.escrowAmount, 'release_amount') // 400 before the state's 409 (SPEC §5)
+      requireAmount(cmd.releaseAmount, d.escrowAmount, w.c.currency, 'release_amount') // 400 before the state's 409 (SPEC §5)
       if (d.status !== 'arbitration') badState('dispute', d.status, 'decide')
       resolve(w, d.id, cmd.releaseAmount, 'arbitration', cmd.note)
       return w.done()

@@ -197,7 +197,7 @@ function approve(w: ContractWork, cmd: Extract<MilestoneCommand, { type: 'approv
   } else {
     r = cmd.amount ?? m.escrow
     if (r < 1n) throw new DomainError('amount_invalid', 'Approve at least 1 minor unit.', 'amount')
-    requireAmount(r, m.escrow, 'amount')
+    requireAmount(r, m.escrow, w.c.currency, 'amount')
   }
   const rework = cmd.rest === 'rework' && r < m.escrow
   if (r < m.escrow) w.refuseAfterReview(m, 'approve less than the escrow')
@@ -248,7 +248,7 @@ export function openDisputeOn(
   m: MMilestone,
   o: { by: string; role: 'client' | 'freelancer'; reason: string; releaseAmount: bigint },
 ) {
-  requireAmount(o.releaseAmount, m.escrow, 'release_amount')
+  requireAmount(o.releaseAmount, m.escrow, w.c.currency, 'release_amount')
   const id = w.ctx.newId('dsp')
   const responseDeadline = w.now + DISPUTE_RESPONSE_MS
   w.c.disputes.push({

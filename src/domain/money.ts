@@ -298,6 +298,11 @@ export function formatMajor(minor: bigint, currency: string): string {
   return `${neg ? '-' : ''}${int}${frac}`
 }
 
+/** An amount in a message: what it is, and the minor units the API speaks: "USD 1.50 (150 minor units)". */
+export function amountText(minor: bigint, currency: string): string {
+  return `${formatMoney(minor, currency)} (${minor} minor unit${minor === 1n ? '' : 's'})`
+}
+
 /** Formats for people: "USD 1,234.56". */
 export function formatMoney(minor: bigint, currency: string): string {
   const [int, frac] = formatMajor(minor < 0n ? -minor : minor, currency).split('.')

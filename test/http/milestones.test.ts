@@ -265,7 +265,11 @@ describe.each(DATABASES)('milestones on %s', (kind) => {
   it('validates approve amounts against the escrow', async () => {
     const d = await submitted(env, {}, [100_000])
     const url = `/v1/milestones/${d.ids[0]}/approve`
-    expectError(await post(env, d.client.token, url, { amount: 100_001 }), 400, 'amount_invalid', 'amount')
+    const over = await post(env, d.client.token, url, { amount: 100_001 })
+    expectError(over, 400, 'amount_invalid', 'amount')
+    expect(over.body.error.message).toBe(
+      'The amount must be between 0 and the USD 1,000.00 (100000 minor units) held in escrow.',
+    )
     expectError(await post(env, d.client.token, url, { amount: 0 }), 400, 'amount_invalid', 'amount')
     expectError(await post(env, d.client.token, url, { amount: 10.5 }), 400, 'amount_invalid', 'amount')
     expectError(await post(env, d.client.token, url, { bonus: -1 }), 400, 'amount_invalid', 'bonus')

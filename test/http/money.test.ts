@@ -64,11 +64,10 @@ describe.each(DATABASES)('money on %s', (kind) => {
       },
     ])
     expect(payoutId).toMatch(/^pay_/)
-    expectError(
-      await post(env, d.freelancer.token, '/v1/payouts', { amount: 60_001, currency: 'USD' }),
-      409,
-      'insufficient_funds',
-    )
+    const tooMuch = await post(env, d.freelancer.token, '/v1/payouts', { amount: 60_001, currency: 'USD' })
+    expectError(tooMuch, 409, 'insufficient_funds')
+    // the amount as money, with the minor units the API speaks: not "60000 USD", which reads as dollars
+    expect(tooMuch.body.error.message).toBe('Only USD 600.00 (60000 minor units) is available.')
     expectError(
       await post(env, d.freelancer.token, '/v1/payouts', { amount: 1, currency: 'EUR' }),
       409,
@@ -160,7 +159,7 @@ describe.each(DATABASES)('money on %s', (kind) => {
     for (const [f, t] of [
       ['2026-12-01', '2026-01-01'],
       [paidAt, paidAt],
-    ])
+    ] as [string, string][])
       expectError(
         await get(
           env,

@@ -4,8 +4,20 @@ import { moneyText, monthOf, startOfDay } from './format'
 
 describe('moneyText', () => {
   it.each([
-    ['Only 45000 USD is available.', 'USD', 'insufficient_funds', 'amount', 'Only USD 450.00 is available.'],
-    ['Only 100000 is held in escrow.', 'USD', 'amount_invalid', 'amount', 'Only USD 1,000.00 is held in escrow.'],
+    [
+      'Only USD 450.00 (45000 minor units) is available.',
+      'USD',
+      'insufficient_funds',
+      'amount',
+      'Only USD 450.00 is available.',
+    ],
+    [
+      'Only USD 1,000.00 (100000 minor units) is held in escrow.',
+      'USD',
+      'amount_invalid',
+      'amount',
+      'Only USD 1,000.00 is held in escrow.',
+    ],
     [
       'A milestone is at least 500 minor units.',
       'JPY',
@@ -22,11 +34,11 @@ describe('moneyText', () => {
     ],
     ['Approve at least 1 minor unit.', 'USD', 'amount_invalid', 'amount', 'Approve at least USD 0.01.'],
     [
-      'The amount must be between 0 and 25000.',
+      'The amount must be between 0 and the EUR 250.00 (25000 minor units) held in escrow.',
       'EUR',
       'amount_invalid',
       'release_amount',
-      'The amount must be between EUR 0.00 and EUR 250.00.',
+      'The amount must be between EUR 0.00 and the EUR 250.00 held in escrow.',
     ],
     [
       'Amounts are integers from 1 to 10^12 minor units.',
@@ -43,7 +55,7 @@ describe('moneyText', () => {
       'Invalid parameter milestones[0].amount: must be >= USD 0.01.',
     ],
     [
-      'The total is below the minimum milestone of 500.',
+      'The total is below the minimum milestone of USD 5.00 (500 minor units).',
       'USD',
       'amount_invalid',
       'total',

@@ -27,10 +27,14 @@ const AMOUNT_PARAM = /(^|\.)(amount|release_amount|bonus|unit_price|total)$/
  */
 const MINOR_UNITS = /(?<![\d.,^[])(\d+)(?: ([A-Z]{3}))?(?: minor units?)?(?![\d^%\]]|[.,]\d)/g
 
+/** The minor units after an amount the server has already written as money: "USD 1.50 (150 minor units)". */
+const SPELLED_OUT = / \(\d+ minor units?\)/g
+
 /**
- * A server message with its amounts as money. The API speaks minor units ("Only 45000 USD is available.", "A
- * milestone is at least 500 minor units."); people read "USD 450.00". Only messages about amounts (by their code,
- * or the field they name) are rewritten, so an entry number or a revision count stays a number.
+ * A server message with its amounts as money. The API speaks minor units ("A milestone is at least 500 minor
+ * units."), or gives both ("Only USD 450.00 (45000 minor units) is available."); people read "USD 450.00". Only
+ * messages about amounts (by their code, or the field they name) are rewritten, so an entry number or a revision
+ * count stays a number.
  */
 export function moneyText(
   message: string,
@@ -40,6 +44,7 @@ export function moneyText(
   if (!currency || !(currency in CURRENCIES)) return message
   if (!AMOUNT_CODES.has(about.code ?? '') && !AMOUNT_PARAM.test(about.param ?? '')) return message
   return message
+    .replace(SPELLED_OUT, '')
     .replace('integers from 1 to 10^12 minor units', `from ${money(1, currency)} to ${money(10 ** 12, currency)}`)
     .replace(MINOR_UNITS, (_all, n: string, code: string | undefined) =>
       money(BigInt(n), code && code in CURRENCIES ? code : currency),
