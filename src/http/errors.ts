@@ -34,6 +34,11 @@ export function fromValidation(errors: AjvError[], context: string): DomainError
     const param = paramOf(e.instancePath, e.params.missingProperty)
     return new DomainError('parameter_missing', `Missing required ${where}parameter: ${param}.`, param)
   }
+  if (context === 'body' && e.instancePath === '' && e.keyword === 'type')
+    return new DomainError(
+      'parameter_invalid',
+      'The request body must be a JSON object (Content-Type: application/json).',
+    )
   const param = paramOf(e.instancePath) || context
   const leaf = param.split('.').pop() ?? ''
   let code: ErrorCode = 'parameter_invalid'
@@ -60,6 +65,18 @@ function detailOf(e: AjvError, errors: AjvError[]): string {
     }
     case 'type':
       return e.params.type === 'integer' ? 'must be a whole number' : `must be of type ${String(e.params.type)}`
+    case 'minLength':
+      return e.params.limit === 1 ? 'must not be empty' : `must have at least ${e.params.limit} characters`
+    case 'maxLength':
+      return `must have at most ${e.params.limit} characters`
+    case 'minItems':
+      return `must have at least ${e.params.limit} item${e.params.limit === 1 ? '' : 's'}`
+    case 'maxItems':
+      return `must have at most ${e.params.limit} items`
+    case 'minimum':
+      return `must be at least ${e.params.limit}`
+    case 'maximum':
+      return `must be at most ${e.params.limit}`
     default:
       return e.message ?? 'is invalid'
   }

@@ -359,6 +359,25 @@ describe.each(DATABASES)('validation and errors on %s', (kind) => {
     expect(message(await get(env, a.token, '/v1/statements?currency=USD&format=xml'))).toBe(
       'Invalid query parameter format: must be one of: json, csv.',
     )
+    expect(message(await line({ title: '' }))).toBe('Invalid parameter milestones[0].title: must not be empty.')
+    expect(message(await offer({ title: 'x'.repeat(201) }))).toBe(
+      'Invalid parameter title: must have at most 200 characters.',
+    )
+    expect(message(await offer({ milestones: [] }))).toBe('Invalid parameter milestones: must have at least 1 item.')
+    expect(message(await offer({ review_days: 31 }))).toBe('Invalid parameter review_days: must be at most 30.')
+    expect(message(await line({ amount: 0 }))).toBe('Invalid parameter milestones[0].amount: must be at least 1.')
+    // a body that is not a JSON object: say so, rather than name a parameter "body"
+    for (const body of ['[1]', '"text"']) {
+      const res = await raw(
+        env,
+        'POST',
+        '/v1/offers',
+        { authorization: `Bearer ${a.token}`, 'content-type': 'application/json' },
+        body,
+      )
+      expectError(res, 400, 'parameter_invalid')
+      expect(res.body.error.message).toBe('The request body must be a JSON object (Content-Type: application/json).')
+    }
   })
 
   it('answers a cursor that names nothing the caller may list with 404, not a silent first page', async () => {

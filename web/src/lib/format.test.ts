@@ -48,11 +48,11 @@ describe('moneyText', () => {
       'Amounts are from USD 0.01 to USD 10,000,000,000.00.',
     ],
     [
-      'Invalid parameter milestones[0].amount: must be >= 1.',
+      'Invalid parameter milestones[0].amount: must be at least 1.',
       'USD',
       'parameter_invalid',
       'milestones[0].amount',
-      'Invalid parameter milestones[0].amount: must be >= USD 0.01.',
+      'Invalid parameter milestones[0].amount: must be at least USD 0.01.',
     ],
     [
       'The total is below the minimum milestone of USD 5.00 (500 minor units).',
