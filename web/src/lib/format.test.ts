@@ -1,6 +1,6 @@
 /** The web app's money wording of server messages (web/src/lib/format.ts): amounts in minor units become money. */
 import { describe, expect, it } from 'vitest'
-import { moneyText, monthOf, startOfDay } from './format'
+import { entryList, moneyText, monthOf, startOfDay } from './format'
 
 describe('moneyText', () => {
   it.each([
@@ -96,5 +96,18 @@ describe('monthOf', () => {
     expect(monthOf('2026-11-30T23:30:00.000Z', 'Asia/Tokyo')).toBe('2026-12')
     expect(monthOf('2027-01-01T03:00:00.000Z', 'America/New_York')).toBe('2026-12')
     expect(monthOf('2026-12-31T18:30:00.000Z', 'Asia/Kolkata')).toBe('2027-01')
+  })
+})
+
+describe('entryList', () => {
+  it.each([
+    [[], ''],
+    [[4], '#4'],
+    [[1, 2], '#1, #2'],
+    [[1, 2, 3], '#1–#3'],
+    [[5, 1, 3, 2, 9, 10], '#1–#3, #5, #9, #10'],
+    [[7, 7, 8, 9], '#7–#9'],
+  ])('%j → %s', (numbers, want) => {
+    expect(entryList(numbers)).toBe(want)
   })
 })

@@ -180,3 +180,23 @@ export function monthOf(iso: string, timeZone: string): string {
   const part = (type: string) => parts.find((p) => p.type === type)?.value ?? ''
   return `${part('year')}-${part('month')}`
 }
+
+/** Entry numbers, runs shortened: [1, 2, 3, 5] → "#1–#3, #5". */
+export function entryList(numbers: readonly number[]): string {
+  const sorted = [...new Set(numbers)].sort((a, b) => a - b)
+  const runs: string[] = []
+  for (let i = 0; i < sorted.length; ) {
+    let j = i
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++
+    runs.push(
+      j - i >= 2
+        ? `#${sorted[i]}–#${sorted[j]}`
+        : sorted
+            .slice(i, j + 1)
+            .map((n) => `#${n}`)
+            .join(', '),
+    )
+    i = j + 1
+  }
+  return runs.join(', ')
+}

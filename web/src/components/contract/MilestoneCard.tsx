@@ -2,7 +2,7 @@
 import { useState } from 'react'
 import type { MilestoneCommandName } from '../../../../src/domain/milestone-process.ts'
 import type { Milestone } from '../../api/types'
-import { date, dateTime, label, money } from '../../lib/format'
+import { date, dateTime, entryList, label, money } from '../../lib/format'
 import { Badge, Countdown } from '../ui'
 import { ActionForm, COMMAND_LABEL, commandDoc, commandsFor } from './actions'
 import { useContractView } from './context'
@@ -53,6 +53,9 @@ export function MilestoneCard({ m }: { m: Milestone }) {
               <span className="muted">
                 {' '}
                 · {m.entries} {units(c.unit_name, m.entries)}, {m.accepted_entries.length} accepted
+                {m.accepted_entries.length > 0 && m.accepted_entries.length < m.entries && (
+                  <> ({entryList(m.accepted_entries)})</>
+                )}
               </span>
             )}
           </span>
@@ -106,9 +109,7 @@ export function MilestoneCard({ m }: { m: Milestone }) {
                 ))}
               </ul>
             )}
-            {m.submission.entries && (
-              <div className="small">Entries delivered: {m.submission.entries.map((n) => `#${n}`).join(', ')}</div>
-            )}
+            {m.submission.entries && <div className="small">Entries delivered: {entryList(m.submission.entries)}</div>}
           </div>
         )}
         {changeRequest && changeRequestLast && changeRequest}
