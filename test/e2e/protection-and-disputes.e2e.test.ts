@@ -5,7 +5,8 @@
  *   the countdown in their time zone (and in the new one after changing it in Settings), the release, the
  *   notification, the earnings leaving the hold, and pays out;
  * - a dispute goes from the client's contract page, through the freelancer's answer and escalation on theirs, to the
- *   admin's decision in the admin console.
+ *   admin's decision in the admin console;
+ * - ending a contract early is offered once no milestone waits for the client's review, and opens refund requests.
  */
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -244,6 +245,37 @@ describe.skipIf(!HAS_CHROMIUM)('escrow protection and disputes', () => {
       await hasText(cp.getByRole('region', { name: 'Balances' }).getByRole('row', { name: /USD/ }), 'USD 262.50')
       const m = await env.api('GET', `/v1/milestones/${contract.milestones[0]}`, undefined, client.token)
       expect([m.state, m.released_amount, m.refunded_amount]).toEqual(['released', 75_000, 25_000])
+    })
+  })
+
+  describe('ending a contract early', () => {
+    it('is offered only once no milestone waits for the client’s review, and opens refund requests', async () => {
+      const [client, freelancer] = await Promise.all([person(env, 'Gus'), person(env, 'Hana')])
+      const contract = await contractVia(env, client, freelancer, {
+        title: 'Brochure',
+        milestones: [
+          { title: 'Copy', amount: 20_000 },
+          { title: 'Layout', amount: 30_000 },
+        ],
+      })
+      const [copy, layout] = contract.milestones as [string, string]
+      await env.api('POST', `/v1/contracts/${contract.id}/fund`, { milestone_ids: [copy, layout] }, client.token)
+      await env.api('POST', `/v1/milestones/${copy}/submit`, { message: 'The copy.' }, freelancer.token)
+      const { page } = await logIn(browser, env, client)
+      await page.goto(`/contracts/${contract.id}`)
+      const end = page.getByRole('region', { name: 'End the contract early' })
+      await hasText(end, 'Not possible now: “Copy” is in review.')
+      await hidden(end.getByRole('button', { name: 'End contract…' }))
+
+      await env.api('POST', `/v1/milestones/${copy}/approve`, {}, client.token)
+      await page.reload()
+      await end.getByRole('button', { name: 'End contract…' }).click()
+      await end.getByLabel('Reason (optional)').fill('The brochure is no longer needed.')
+      await end.getByRole('button', { name: 'End the contract' }).click()
+      await visible(page.locator('.badge-ended'))
+      const card = page.locator('li.milestone').filter({ hasText: 'Layout' })
+      await visible(card.locator('.badge-refund_requested'))
+      await hasText(card, 'Refund request for USD 300.00: “The brochure is no longer needed”')
     })
   })
 })

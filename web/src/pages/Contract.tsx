@@ -294,6 +294,8 @@ function EndContract() {
     invalidate: contractKeys(c.id),
     onSuccess: () => setOpen(false),
   })
+  // the server refuses an end while these wait for an answer (409 milestones_awaiting_action): say so before
+  const blocking = c.milestones.filter((m) => m.state === 'disputed' || (role === 'client' && m.state === 'submitted'))
   return (
     <section className="card danger-zone" aria-labelledby="end-h">
       <h2 id="end-h">End the contract early</h2>
@@ -327,6 +329,14 @@ function EndContract() {
             </Button>
           </div>
         </form>
+      ) : blocking.length > 0 ? (
+        <p className="callout small" role="status">
+          Not possible now:{' '}
+          {blocking.map((m) => `“${m.title}” is ${m.state === 'disputed' ? 'disputed' : 'in review'}`).join(', ')}.
+          {role === 'client'
+            ? ' The contract can be ended once no milestone is in review or disputed.'
+            : ' The contract can be ended once no milestone is disputed.'}
+        </p>
       ) : (
         <Button kind="ghost" onClick={() => setOpen(true)}>
           End contract…
