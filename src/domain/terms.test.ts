@@ -45,7 +45,7 @@ describe('validateTerms: minimum milestone amount per currency', () => {
 
   it('the minimum is configurable', () => {
     expect(() => validateTerms(termsInput({ milestones: [line(900n)] }), { minimumMajor: 10n })).toThrow(
-      /at least 1000/,
+      /at least USD 10.00 \(1000 minor units\)/,
     )
     expect(validateTerms(termsInput({ milestones: [line(900n)] }), { minimumMajor: 1n }).milestones[0]!.amount).toBe(
       900n,
@@ -169,10 +169,12 @@ describe('validateTerms: by_entry', () => {
 
 describe('lineAmount (used by amendments)', () => {
   it('checks one line against the contract mode', () => {
-    const byEntry = { paymentMode: 'by_entry' as const, unitPrice: 1_000n }
+    const byEntry = { paymentMode: 'by_entry' as const, unitPrice: 1_000n, currency: 'USD' }
     expect(lineAmount(line(null, { entries: 3 }), 2, byEntry, 500n).amount).toBe(3000n)
     expect(errorOf(() => lineAmount(line(2999n, { entries: 3 }), 2, byEntry, 500n)).param).toBe('milestones[2].amount')
-    expect(lineAmount(line(700n), 0, { paymentMode: 'by_milestone', unitPrice: null }, 500n).amount).toBe(700n)
+    expect(
+      lineAmount(line(700n), 0, { paymentMode: 'by_milestone', unitPrice: null, currency: 'USD' }, 500n).amount,
+    ).toBe(700n)
   })
 })
 

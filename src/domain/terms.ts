@@ -3,7 +3,7 @@
  * The HTTP schema checks types and ranges; these are the rules across fields.
  */
 import { DomainError } from './errors.ts'
-import { isSupportedCurrency, isValidAmount, minimumMilestone } from './money.ts'
+import { amountText, isSupportedCurrency, isValidAmount, minimumMilestone } from './money.ts'
 
 export type PaymentMode = 'by_project' | 'by_milestone' | 'by_entry'
 export const PAYMENT_MODES: readonly PaymentMode[] = ['by_project', 'by_milestone', 'by_entry']
@@ -92,7 +92,7 @@ export function checkDueDate(dueDate: string | null | undefined, param: string) 
 export function lineAmount(
   m: MilestoneInput,
   i: number,
-  t: Pick<Terms, 'paymentMode' | 'unitPrice'>,
+  t: Pick<Terms, 'paymentMode' | 'unitPrice' | 'currency'>,
   min: bigint,
   list = 'milestones',
 ) {
@@ -103,7 +103,11 @@ export function lineAmount(
     if (m.entries === null) throw bad(`${param}.entries`, 'by_entry milestones say how many entries they cover.')
     const computed = BigInt(m.entries) * (t.unitPrice ?? 0n)
     if (amount !== null && amount !== computed) {
-      throw bad(`${param}.amount`, `The amount must be entries × unit_price = ${computed}.`, 'amount_invalid')
+      throw bad(
+        `${param}.amount`,
+        `The amount must be entries × unit_price = ${amountText(computed, t.currency)}.`,
+        'amount_invalid',
+      )
     }
     amount = computed
   } else if (m.entries !== null) {
@@ -112,6 +116,7 @@ export function lineAmount(
   if (amount === null) throw new DomainError('parameter_missing', 'Each milestone needs an amount.', `${param}.amount`)
   if (!isValidAmount(amount))
     throw bad(`${param}.amount`, 'Amounts are integers from 1 to 10^12 minor units.', 'amount_invalid')
-  if (amount < min) throw bad(`${param}.amount`, `A milestone is at least ${min} minor units.`, 'amount_invalid')
+  if (amount < min)
+    throw bad(`${param}.amount`, `A milestone is at least ${amountText(min, t.currency)}.`, 'amount_invalid')
   return { ...m, amount }
 }

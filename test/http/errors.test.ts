@@ -366,6 +366,7 @@ describe.each(DATABASES)('validation and errors on %s', (kind) => {
     expect(message(await offer({ milestones: [] }))).toBe('Invalid parameter milestones: must have at least 1 item.')
     expect(message(await offer({ review_days: 31 }))).toBe('Invalid parameter review_days: must be at most 30.')
     expect(message(await line({ amount: 0 }))).toBe('Invalid parameter milestones[0].amount: must be at least 1.')
+    expect(message(await line({ amount: 499 }))).toBe('A milestone is at least USD 5.00 (500 minor units).')
     // a body that is not a JSON object: say so, rather than name a parameter "body"
     for (const body of ['[1]', '"text"']) {
       const res = await raw(

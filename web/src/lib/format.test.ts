@@ -19,14 +19,14 @@ describe('moneyText', () => {
       'Only USD 1,000.00 is held in escrow.',
     ],
     [
-      'A milestone is at least 500 minor units.',
+      'A milestone is at least JPY 500 (500 minor units).',
       'JPY',
       'amount_invalid',
       'milestones[1].amount',
       'A milestone is at least JPY 500.',
     ],
     [
-      'The amount must be entries × unit_price = 30000.',
+      'The amount must be entries × unit_price = KWD 30.000 (30000 minor units).',
       'KWD',
       'amount_invalid',
       'milestones[0].amount',

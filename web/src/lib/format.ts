@@ -23,16 +23,16 @@ const AMOUNT_CODES = new Set(['amount_invalid', 'insufficient_funds'])
 const AMOUNT_PARAM = /(^|\.)(amount|release_amount|bonus|unit_price|total)$/
 /**
  * A whole number of minor units, maybe followed by its currency code or "minor unit(s)"; not a part of 10^12, of a
- * decimal, of an index (`milestones[0]`) or of a percentage.
+ * decimal, of an index (`milestones[0]`), of a percentage, or of money already written ("JPY 500").
  */
-const MINOR_UNITS = /(?<![\d.,^[])(\d+)(?: ([A-Z]{3}))?(?: minor units?)?(?![\d^%\]]|[.,]\d)/g
+const MINOR_UNITS = /(?<![\d.,^[])(?<![A-Z]{3} )(\d+)(?: ([A-Z]{3}))?(?: minor units?)?(?![\d^%\]]|[.,]\d)/g
 
 /** The minor units after an amount the server has already written as money: "USD 1.50 (150 minor units)". */
 const SPELLED_OUT = / \(\d+ minor units?\)/g
 
 /**
- * A server message with its amounts as money. The API speaks minor units ("A milestone is at least 500 minor
- * units."), or gives both ("Only USD 450.00 (45000 minor units) is available."); people read "USD 450.00". Only
+ * A server message with its amounts as money. The API speaks minor units ("Approve at least 1 minor
+ * unit."), or gives both ("Only USD 450.00 (45000 minor units) is available."); people read "USD 450.00". Only
  * messages about amounts (by their code, or the field they name) are rewritten, so an entry number or a revision
  * count stays a number.
  */
