@@ -80,6 +80,11 @@ async function ownEndpoint(app: App, userId: string, id: string) {
   return row ?? fail('resource_missing', `No such webhook endpoint: ${id}.`)
 }
 
+/** One of the user's endpoints (its secret was shown once, at creation). */
+export async function getEndpoint(app: App, userId: string, id: string) {
+  return presentEndpoint(await ownEndpoint(app, userId, id))
+}
+
 export async function deleteEndpoint(app: App, userId: string, id: string) {
   await ownEndpoint(app, userId, id)
   await writeOnce(app.store, (db) =>

@@ -58,6 +58,10 @@ describe.each(DATABASES)('events and webhooks on %s', (kind) => {
     )
     expect(ok(await get(env, s.token, '/v1/events')).data).toEqual([])
     expectError(await get(env, undefined, '/v1/events'), 401, 'authentication_required')
+    // one event by id, exactly as listed (and sent), to each party who received it; 404 to anyone else
+    for (const who of [d.client, d.freelancer]) expect(ok(await get(env, who.token, `/v1/events/${e.id}`))).toEqual(e)
+    expectError(await get(env, s.token, `/v1/events/${e.id}`), 404, 'resource_missing')
+    expectError(await get(env, d.client.token, '/v1/events/evt_doesnotexist'), 404, 'resource_missing')
   })
 
   it('filters by type (exact or prefix.*) and contract_id, and paginates with starting_after', async () => {
@@ -129,6 +133,8 @@ describe.each(DATABASES)('events and webhooks on %s', (kind) => {
     expect(list.data.map((x: { id: string }) => x.id)).toEqual([w.id])
     expect(list.data[0].secret).toBeUndefined()
     expect(JSON.stringify(list)).not.toContain(w.secret)
+    const one = ok(await get(env, u.token, `/v1/webhook_endpoints/${w.id}`))
+    expect(one).toEqual(list.data[0])
     const other = await user(env)
     expect(ok(await get(env, other.token, '/v1/webhook_endpoints')).data).toEqual([])
     expectError(
@@ -137,12 +143,14 @@ describe.each(DATABASES)('events and webhooks on %s', (kind) => {
       'resource_missing',
     )
     expectError(await get(env, other.token, `/v1/webhook_endpoints/${w.id}/deliveries`), 404, 'resource_missing')
+    expectError(await get(env, other.token, `/v1/webhook_endpoints/${w.id}`), 404, 'resource_missing')
     expect(ok(await call(env, 'DELETE', `/v1/webhook_endpoints/${w.id}`, { token: u.token }))).toMatchObject({
       id: w.id,
       deleted: true,
     })
     expect(ok(await get(env, u.token, '/v1/webhook_endpoints')).data).toEqual([])
     expectError(await call(env, 'DELETE', `/v1/webhook_endpoints/${w.id}`, { token: u.token }), 404, 'resource_missing')
+    expectError(await get(env, u.token, `/v1/webhook_endpoints/${w.id}`), 404, 'resource_missing')
   })
 
   it('validates webhook endpoints', async () => {

@@ -52,6 +52,8 @@ describe.each(DATABASES)('money on %s', (kind) => {
   it('pays out available money (201) and refuses more than available (409 insufficient_funds)', async () => {
     const p = ok(await get(env, d.freelancer.token, '/v1/payouts'))
     expect(p).toMatchObject({ object: 'list', has_more: false })
+    expect(ok(await get(env, d.freelancer.token, `/v1/payouts/${payoutId}`))).toEqual(p.data[0])
+    expectError(await get(env, d.client.token, `/v1/payouts/${payoutId}`), 404, 'resource_missing')
     expect(p.data).toEqual([
       {
         id: payoutId,

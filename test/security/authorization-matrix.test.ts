@@ -52,7 +52,7 @@ function order(row: RouteCase): Actor[] {
   ]
 }
 
-const ID = /\b(ctr|ms|off|amd|rfr|dsp|prp|key|whe|whd|usr)_[A-Za-z0-9]+/
+const ID = /\b(ctr|ms|off|amd|rfr|dsp|prp|key|whe|whd|usr|evt|pay)_[A-Za-z0-9]+/
 /** The URL with each id replaced by one of the same kind that does not exist. */
 const fakeIds = (url: string) =>
   url.replace(new RegExp(ID, 'g'), (_m, prefix: string) => `${prefix}_${randomBytes(10).toString('hex')}`)

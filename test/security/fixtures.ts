@@ -160,6 +160,18 @@ export class World {
     )
     return (r.data as { id: string }[])[0]!.id
   })
+  /** The contract's `contract.created` event, which both parties received. */
+  readonly event = once(async () => {
+    await this.contract()
+    const r = ok(await call(this.env, 'GET', '/v1/events?type=contract.created', { token: this.p.client.token }))
+    return (r.data as { id: string }[])[0]!.id
+  })
+  /** A payout of the client: a milestone the freelancer refunded leaves the client money available at once. */
+  readonly payout = once(async () => {
+    const id = await this.fund(1)
+    ok(await this.post(this.p.freelancer, `/v1/milestones/${id}/refund`, { reason: 'cannot do it' }))
+    return ok(await this.post(this.p.client, '/v1/payouts', { amount: 100, currency: 'USD' }), 201).id as string
+  })
 }
 
 /** What a caller must get: 2xx (a public route), exactly this status, or "allowed" (past 401/403/404, no 5xx). */
@@ -473,10 +485,22 @@ export const ROUTES: readonly RouteCase[] = [
   // nobody here has money available: every signed-in caller gets past authorization to 409 insufficient_funds
   { key: 'POST /v1/payouts', expect: SIGNED_IN, target: at('/v1/payouts', { amount: 100, currency: 'USD' }) },
   { key: 'GET /v1/payouts', expect: SIGNED_IN, happy: 'client', target: at('/v1/payouts') },
+  {
+    key: 'GET /v1/payouts/:id',
+    expect: CLIENT_OWNS,
+    happy: 'client',
+    target: async (w) => ({ url: `/v1/payouts/${await w.payout()}` }),
+  },
   { key: 'GET /v1/statements', expect: SIGNED_IN, happy: 'client', target: at('/v1/statements?currency=USD') },
   { key: 'GET /v1/ledger/entries', expect: SIGNED_IN, happy: 'client', target: at('/v1/ledger/entries') },
   // events and webhooks
   { key: 'GET /v1/events', expect: SIGNED_IN, happy: 'client', target: at('/v1/events') },
+  {
+    key: 'GET /v1/events/:id',
+    expect: OFFER_PARTIES, // the parties who received it; the admin received nothing
+    happy: 'freelancer',
+    target: async (w) => ({ url: `/v1/events/${await w.event()}` }),
+  },
   {
     key: 'POST /v1/webhook_endpoints',
     expect: SIGNED_IN,
@@ -484,6 +508,12 @@ export const ROUTES: readonly RouteCase[] = [
     target: at('/v1/webhook_endpoints', { url: 'http://127.0.0.1:9/matrix', enabled_events: ['*'] }),
   },
   { key: 'GET /v1/webhook_endpoints', expect: SIGNED_IN, happy: 'client', target: at('/v1/webhook_endpoints') },
+  {
+    key: 'GET /v1/webhook_endpoints/:id',
+    expect: CLIENT_OWNS,
+    happy: 'client',
+    target: async (w) => ({ url: `/v1/webhook_endpoints/${await w.webhook()}` }),
+  },
   {
     key: 'DELETE /v1/webhook_endpoints/:id',
     expect: CLIENT_OWNS,

@@ -1,9 +1,17 @@
 /** Events and webhook endpoints (SPEC §9). */
 import { Type } from 'typebox'
 import type { App } from '../../app/app.ts'
-import { createEndpoint, deleteEndpoint, listDeliveries, listEndpoints, retryDelivery } from '../../app/webhooks.ts'
+import {
+  createEndpoint,
+  deleteEndpoint,
+  getEndpoint,
+  listDeliveries,
+  listEndpoints,
+  retryDelivery,
+} from '../../app/webhooks.ts'
+import { fail } from '../../domain/errors.ts'
 import { EVENT_TYPES } from '../../domain/types.ts'
-import { listEvents } from '../../store/repos/event-repo.ts'
+import { getEvent, listEvents } from '../../store/repos/event-repo.ts'
 import { idempotent } from '../idempotency.ts'
 import { list, page, type Server } from '../route-kit.ts'
 import { EventListQuery, Id, ListQuery, Strict } from '../schemas.ts'
@@ -32,6 +40,22 @@ export function eventRoutes(server: Server, app: App) {
         res.hasMore,
         '/v1/events',
       )
+    },
+  )
+  server.get(
+    '/v1/events/:id',
+    {
+      config: auth,
+      schema: {
+        tags: ['events'],
+        summary: 'One of my events, exactly as it was sent (to check a webhook delivery against)',
+        params: Type.Object({ id: Id('evt') }),
+      },
+    },
+    async (req, reply) => {
+      const body = await getEvent(app.store.db, req.user!.id, req.params.id)
+      if (body === null) return fail('resource_missing', `No such event: ${req.params.id}.`)
+      return reply.type('application/json; charset=utf-8').send(body)
     },
   )
   server.post(
@@ -63,6 +87,14 @@ export function eventRoutes(server: Server, app: App) {
       const endpoints = await listEndpoints(app, req.user!.id, page(req.query))
       return list(endpoints.data, endpoints.hasMore, '/v1/webhook_endpoints')
     },
+  )
+  server.get(
+    '/v1/webhook_endpoints/:id',
+    {
+      config: auth,
+      schema: { tags: ['webhooks'], summary: 'One of my endpoints', params: Type.Object({ id: Id('whe') }) },
+    },
+    async (req) => getEndpoint(app, req.user!.id, req.params.id),
   )
   server.delete(
     '/v1/webhook_endpoints/:id',

@@ -16,7 +16,7 @@ import { afterCursor } from '../../store/paging.ts'
 import { actorOf } from '../auth.ts'
 import { idempotent } from '../idempotency.ts'
 import { big, list, page, type Server } from '../route-kit.ts'
-import { Amount, Currency, ListQuery, NoQuery, Strict } from '../schemas.ts'
+import { Amount, Currency, Id, ListQuery, NoQuery, Strict } from '../schemas.ts'
 
 const auth = { auth: 'user' as const }
 
@@ -66,6 +66,22 @@ export function moneyRoutes(server: Server, app: App) {
         .limit(p.limit + 1)
         .execute()
       return list(rows.slice(0, p.limit).map(presentPayout), rows.length > p.limit, '/v1/payouts')
+    },
+  )
+  server.get(
+    '/v1/payouts/:id',
+    {
+      config: auth,
+      schema: { tags: ['money'], summary: 'One of my payouts', params: Type.Object({ id: Id('pay') }) },
+    },
+    async (req) => {
+      const row = await app.store.db
+        .selectFrom('payouts')
+        .selectAll()
+        .where('id', '=', req.params.id)
+        .where('user_id', '=', req.user!.id)
+        .executeTakeFirst()
+      return row ? presentPayout(row) : fail('resource_missing', `No such payout: ${req.params.id}.`)
     },
   )
   server.get(

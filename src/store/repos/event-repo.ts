@@ -167,6 +167,18 @@ export const endpointsQuery = (db: Kysely<DB>, users: string[]) =>
 const endpointsOf = prepared((db, a: { users: string[] }) => endpointsQuery(db, a.users))
 
 /** A user's events, newest first, by cursor (an event id), optionally by type and contract. */
+/** One event the user received (as it was sent), or null: an event of others is not theirs to see. */
+export async function getEvent(db: Kysely<DB>, userId: string, id: string): Promise<string | null> {
+  const row = await db
+    .selectFrom('event_recipients as r')
+    .innerJoin('events as e', 'e.seq', 'r.event_seq')
+    .select('e.data')
+    .where('r.user_id', '=', userId)
+    .where('e.id', '=', id)
+    .executeTakeFirst()
+  return row?.data ?? null
+}
+
 export async function listEvents(
   db: Kysely<DB>,
   userId: string,
