@@ -54,7 +54,7 @@ describe('planMilestones: exact schedules', () => {
     expect(p.comparison.by_milestone).toMatchObject({ largest_at_risk: 350_000n, review_cycles: 4, upfront: 0n })
     expect(p.comparison.recommended).toBe('by_milestone')
     expect(p.comparison.reasons[0]).toBe(
-      'With by_project, USD 10,000.00 of work is delivered before any payment; with this schedule at most USD 3,500.00 is at risk at a time.',
+      'Paid by project, USD 10,000.00 of work is delivered before any payment; with this schedule at most USD 3,500.00 is at risk at a time.',
     )
     expect(p.deposit_advice).toContain('10–20% deposit (USD 1,000.00–USD 2,000.00)')
   })
@@ -134,7 +134,22 @@ describe('planMilestones: exact schedules', () => {
     const p = planMilestones(usd(1_000_000n, { paymentMode: 'by_project', upfrontBps: 2000 }))
     expect(p.milestones).toEqual([{ title: 'Whole project', amount: 1_000_000n, deposit: false }])
     expect(p.comparison.by_milestone).toMatchObject({ largest_at_risk: 280_000n, review_cycles: 4, upfront: 200_000n })
-    expect(p.deposit_advice).toContain('only possible with by_milestone')
+    expect(p.deposit_advice).toContain('only possible when paying by milestone')
+  })
+
+  it('speaks plainly: no reason or advice names a payment mode by its API identifier', () => {
+    const plans = [
+      usd(1_000_000n),
+      usd(1_000_000n, { paymentMode: 'by_project', upfrontBps: 2000 }),
+      usd(100_000n, { client: ESTABLISHED }),
+      usd(10_000_000n, { client: ESTABLISHED }),
+      usd(100_000n, { client: BUILDING, upfrontBps: 1000 }),
+      usd(100_000n, { paymentMode: 'by_entry', entries: { count: 40, unitPrice: 2500n } }),
+    ].map(planMilestones)
+    for (const p of plans) {
+      const text = [...p.reasons, ...p.comparison.reasons, p.deposit_advice ?? ''].join(' ')
+      expect(text).not.toMatch(/by_(project|milestone|entry)/)
+    }
   })
 
   it('by_entry: whole entries per milestone, growing like the money schedule', () => {

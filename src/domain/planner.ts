@@ -249,7 +249,7 @@ function depositAdvice(level: TrustLevel, input: PlanInput, plan: Staged, bps: n
   const fmt = (x: bigint) => formatMoney(x, input.currency)
   const { total, paymentMode } = input
   if (bps > 0 && plan.deposit > 0n && paymentMode !== 'by_milestone') {
-    return `A deposit is only possible with by_milestone, so the requested ${pct(bps)} is not applied; with by_milestone it would be ${fmt(plan.deposit)}, released to the freelancer as soon as it is funded.`
+    return `A deposit is only possible when paying by milestone, so the requested ${pct(bps)} is not applied; by milestone it would be ${fmt(plan.deposit)}, released to the freelancer as soon as it is funded.`
   }
   if (plan.deposit > 0n) {
     return `The first milestone is a deposit of ${fmt(plan.deposit)} (${pct(Number((plan.deposit * 10_000n + total / 2n) / total))} of the total): it is released to the freelancer as soon as the client funds it, before any work is reviewed.`
@@ -298,7 +298,7 @@ function compare(input: PlanInput, level: TrustLevel, plan: Staged): Plan['compa
   const reasons = [
     work.length === 1 && plan.deposit === 0n
       ? `The total (${fmt(total)}) is too small to split, so both modes put ${fmt(total)} at risk at once.`
-      : `With by_project, ${fmt(total)} of work is delivered before any payment; with this schedule at most ${fmt(largest)} is at risk at a time.`,
+      : `Paid by project, ${fmt(total)} of work is delivered before any payment; with this schedule at most ${fmt(largest)} is at risk at a time.`,
   ]
   const who = {
     new: 'a client with no record',
@@ -308,10 +308,10 @@ function compare(input: PlanInput, level: TrustLevel, plan: Staged): Plan['compa
   }[level]
   reasons.push(
     recommended === 'by_project'
-      ? `by_project is recommended: the client is established and the total is below ${fmt(LARGE_TOTAL_MINIMUMS * minimum)}, so one review and one payment keep it simple.`
+      ? `Paying by project is recommended: the client is established and the total is below ${fmt(LARGE_TOTAL_MINIMUMS * minimum)}, so one review and one payment keep it simple.`
       : level === 'established'
-        ? `by_milestone is recommended: even with an established client, ${fmt(total)} is large enough to pay in stages.`
-        : `by_milestone is recommended: with ${who}, paying in stages limits what the freelancer risks${work.length === 1 && plan.deposit === 0n ? ' (here both are one milestone)' : ''}.`,
+        ? `Paying by milestone is recommended: even with an established client, ${fmt(total)} is large enough to pay in stages.`
+        : `Paying by milestone is recommended: with ${who}, paying in stages limits what the freelancer risks${work.length === 1 && plan.deposit === 0n ? ' (here both are one milestone)' : ''}.`,
   )
   return { by_project, by_milestone, recommended, reasons }
 }
@@ -350,11 +350,11 @@ export function planMilestones(input: PlanInput): Plan {
     )
   } else if (paymentMode === 'by_project') {
     milestones = [{ title: 'Whole project', amount: total, deposit: false }]
-    reasons.push('by_project: one milestone for the whole total, paid once the job is done.')
+    reasons.push('By project: one milestone for the whole total, paid once the job is done.')
   } else {
     const entries = byEntry(input, r)
     milestones = entries.milestones
-    reasons.push(...entries.notes, 'by_entry: each milestone covers whole entries (amount = entries × unit price).')
+    reasons.push(...entries.notes, 'By entry: each milestone covers whole entries (amount = entries × unit price).')
   }
   const deposit_advice = depositAdvice(level, input, plan, bps)
   return {
