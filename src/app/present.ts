@@ -99,12 +99,16 @@ export function presentMilestone(c: Contract, m: Milestone) {
   }
 }
 
+/** Named in refund requests and disputes (and so in their events), so that a reader knows which work is meant. */
+const milestoneTitle = (c: Contract, id: string) => c.milestones.find((m) => m.id === id)?.title ?? null
+
 export function presentRefundRequest(c: Contract, r: RefundRequest) {
   return {
     id: r.id,
     object: 'refund_request' as const,
     contract_id: c.id,
     milestone_id: r.milestoneId,
+    milestone_title: milestoneTitle(c, r.milestoneId),
     amount: n(r.amount),
     currency: c.currency,
     reason: r.reason,
@@ -121,6 +125,7 @@ export function presentDispute(c: Contract, d: Dispute) {
     object: 'dispute' as const,
     contract_id: c.id,
     milestone_id: d.milestoneId,
+    milestone_title: milestoneTitle(c, d.milestoneId),
     opened_by: d.openedBy,
     opener_role: d.openerRole,
     reason: d.reason,

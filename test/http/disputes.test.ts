@@ -46,6 +46,7 @@ describe.each(DATABASES)('disputes on %s', (kind) => {
     expect(dsp).toMatchObject({
       object: 'dispute',
       milestone_id: d.ids[0],
+      milestone_title: 'Stage 1',
       opened_by: d.client.id,
       status: 'awaiting_response',
       escrow_amount: 100_000,

@@ -34,6 +34,8 @@ describe.each(DATABASES)('refunds on %s', (kind) => {
     const rr = ok(await get(env, d.freelancer.token, `/v1/refund_requests/${m.refund_request_id}`))
     expect(rr).toMatchObject({
       object: 'refund_request',
+      milestone_id: d.ids[0],
+      milestone_title: 'Stage 1', // named, so that the freelancer (and a webhook) knows which work is meant
       amount: 100_000,
       reason: 'plans changed',
       status: 'open',

@@ -64,10 +64,11 @@ function describe(e: TrancheEvent): { title: string; detail: string; to: string 
           : nmb('amount')
     if (amount !== null) detail = `${detail} · ${money(amount, cur)}`
   }
+  const milestone = s('milestone_title') ? `${s('milestone_title')} · ` : ''
   if (e.type.startsWith('dispute.') && cur && nmb('escrow_amount') !== null)
-    detail = `${money(nmb('escrow_amount')!, cur)} in dispute`
+    detail = `${milestone}${money(nmb('escrow_amount')!, cur)} in dispute`
   if (e.type.startsWith('refund_request.') && cur && nmb('amount') !== null)
-    detail = `${money(nmb('amount')!, cur)}${s('reason') ? ` — “${s('reason')}”` : ''}`
+    detail = `${milestone}${money(nmb('amount')!, cur)}${s('reason') ? ` — “${s('reason')}”` : ''}`
   const objectKind = s('object')
   const to =
     objectKind === 'offer'
