@@ -23,6 +23,10 @@ const USAGE = `usage: tranche <command>
 
 async function main(argv: string[]) {
   const [command, ...rest] = argv
+  if (command === 'help' || command === '--help' || command === '-h') {
+    console.log(USAGE)
+    return
+  }
   const config = loadConfig()
   switch (command) {
     case 'serve':
@@ -95,17 +99,18 @@ async function main(argv: string[]) {
         },
       })
       if (!values.user || !values.currency) throw new UsageError('export --user USER_ID --currency USD')
-      if (!isSupportedCurrency(values.currency)) throw new UsageError(`unsupported currency "${values.currency}"`)
+      if (!isSupportedCurrency(values.currency)) throw new Refusal(`unsupported currency "${values.currency}"`)
       // the bounds as the API takes them: a day of the calendar, `--to` counting the whole day
       const bound = (v: string | undefined, name: string, endOfDay = false) => {
         try {
           return timeParam(v, name, endOfDay)
         } catch (e) {
-          throw e instanceof DomainError ? new UsageError(`--${e.message}`) : e
+          throw e instanceof DomainError ? new Refusal(`--${e.message}`) : e
         }
       }
       const from = bound(values.from, 'from')
       const to = bound(values.to, 'to', true)
+      if (from !== null && to !== null && to <= from) throw new Refusal('--to must be after --from')
       const rt = await createRuntime({ ...config, adminEmail: null, adminPassword: null })
       try {
         const user = await rt.app.store.db
@@ -113,7 +118,7 @@ async function main(argv: string[]) {
           .select('id')
           .where('id', '=', values.user)
           .executeTakeFirst()
-        if (!user) throw new UsageError(`no user ${values.user}`)
+        if (!user) throw new Refusal(`no user ${values.user}`)
         const s = await statement(rt.app, values.user, { currency: values.currency, from, to, account: 'available' })
         process.stdout.write(statementCsv(s))
       } finally {
@@ -126,11 +131,15 @@ async function main(argv: string[]) {
   }
 }
 
+/** The command line is wrong: the message and the usage, exit 2. */
 class UsageError extends Error {}
+/** A well-formed command that cannot be answered (an unknown user, a bad date): the reason alone, exit 2. */
+class Refusal extends Error {}
 
 main(process.argv.slice(2)).catch((e) => {
   if (e instanceof ConfigError) console.error(`tranche: bad configuration: ${e.message}`)
-  else if (e instanceof UsageError) console.error(`tranche: ${e.message}\n${USAGE}`)
+  else if (e instanceof UsageError || isParseArgsError(e)) console.error(`tranche: ${(e as Error).message}\n${USAGE}`)
+  else if (e instanceof Refusal) console.error(`tranche: ${e.message}`)
   else if (e instanceof DomainError) console.error(`tranche: ${e.message}`)
   else if ((e as { code?: string }).code === 'EADDRINUSE')
     console.error(`tranche: port ${process.env.PORT ?? 3000} is in use`)
@@ -140,5 +149,14 @@ main(process.argv.slice(2)).catch((e) => {
     console.error(`tranche: ${(e as Error).message ?? e}`)
     if (process.env.TRANCHE_DEBUG) console.error(e)
   }
-  process.exit(e instanceof ConfigError || e instanceof UsageError ? 2 : 1)
+  process.exit(
+    e instanceof ConfigError || e instanceof UsageError || e instanceof Refusal || isParseArgsError(e) ? 2 : 1,
+  )
 })
+
+/** `util.parseArgs` refusing an option it does not know, or one without its value. */
+function isParseArgsError(e: unknown): boolean {
+  return (
+    typeof (e as { code?: unknown })?.code === 'string' && (e as { code: string }).code.startsWith('ERR_PARSE_ARGS')
+  )
+}

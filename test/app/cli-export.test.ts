@@ -1,6 +1,7 @@
 /**
  * `tranche export` (a user's statement as CSV) takes its bounds as the API's statements do — a day of the calendar,
  * `--to` counting the whole day — and refuses what it cannot answer (exit 2) instead of printing an empty statement.
+ * `tranche --help` prints the usage.
  */
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
@@ -23,7 +24,8 @@ describe('tranche export', () => {
   })
   afterAll(async () => env.close())
 
-  const cli = async (...args: string[]) => {
+  const cli = (...args: string[]) => tranche('export', ...args)
+  const tranche = async (...args: string[]) => {
     const childEnv: NodeJS.ProcessEnv = {
       ...process.env,
       TRANCHE_DB: env.config.sqlitePath,
@@ -31,7 +33,7 @@ describe('tranche export', () => {
     }
     delete childEnv.DATABASE_URL
     try {
-      const { stdout } = await run('npx', ['tsx', 'src/cli/main.ts', 'export', ...args], {
+      const { stdout } = await run('npx', ['tsx', 'src/cli/main.ts', ...args], {
         env: childEnv,
         timeout: 60_000,
       })
@@ -56,10 +58,25 @@ describe('tranche export', () => {
       [['--from', '2025-02-30'], /from must be an ISO date/],
       [['--currency', 'usd'], /unsupported currency "usd"/],
       [['--user', 'usr_nobody'], /no user usr_nobody/],
+      [['--from', day, '--to', '2020-01-01'], /--to must be after --from/],
     ] as const) {
       const r = await cli('--user', client, '--currency', 'USD', ...args)
       expect(r.code, r.out).toBe(2)
       expect(r.out).toMatch(reason)
+      expect(r.out).not.toContain('usage:') // a refusal, not a mistake in the command line
+    }
+  })
+
+  it('prints its usage for --help (exit 0) and for a command line it does not understand (exit 2)', async () => {
+    for (const help of ['--help', '-h', 'help']) {
+      const r = await tranche(help)
+      expect(r.code, r.out).toBe(0)
+      expect(r.out).toMatch(/^usage: tranche <command>/)
+    }
+    for (const args of [['export', '--user', client, '--currency', 'USD', '--colour', 'red'], ['nothing']]) {
+      const r = await tranche(...args)
+      expect(r.code, r.out).toBe(2)
+      expect(r.out).toContain('usage: tranche <command>')
     }
   })
 })
