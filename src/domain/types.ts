@@ -45,6 +45,14 @@ export const EVENT_TYPES = [
   'balance.available',
 ] as const
 
+/** Every type of an object at once (`milestone.*`), for webhook endpoints and the events list's filter. */
+export const EVENT_GROUPS = [...new Set(EVENT_TYPES.map((t) => `${t.slice(0, t.indexOf('.'))}.*`))]
+
+/** Whether an endpoint that asked for `enabled` (types, groups or `*`) gets an event of `type`. */
+export function eventEnabled(enabled: readonly string[], type: string): boolean {
+  return enabled.some((x) => x === '*' || x === type || (x.endsWith('.*') && type.startsWith(x.slice(0, -1))))
+}
+
 /** An event to record (outbox); the application renders `data.object` from the saved state. */
 export interface DomainEvent {
   readonly type: string

@@ -252,7 +252,25 @@ describe.each(DATABASES)('events and webhooks on %s', (kind) => {
       }),
       201,
     )
+    // groups: every type of an object, as given (`milestone.*`), not expanded when stored
+    const group = ok(
+      await post(env, d.freelancer.token, '/v1/webhook_endpoints', {
+        url: hookUrl,
+        enabled_events: ['milestone.*'],
+      }),
+      201,
+    )
+    expect(group.enabled_events).toEqual(['milestone.*'])
+    const otherGroup = ok(
+      await post(env, d.freelancer.token, '/v1/webhook_endpoints', { url: hookUrl, enabled_events: ['contract.*'] }),
+      201,
+    )
     await fund(env, d)
+    const viaGroup = ok(await get(env, d.freelancer.token, `/v1/webhook_endpoints/${group.id}/deliveries`)).data
+    expect(viaGroup).toHaveLength(1)
+    expect(ok(await get(env, d.freelancer.token, `/v1/webhook_endpoints/${otherGroup.id}/deliveries`)).data).toEqual([])
+    for (const id of [group.id, otherGroup.id])
+      ok(await call(env, 'DELETE', `/v1/webhook_endpoints/${id}`, { token: d.freelancer.token }))
     const log = ok(await get(env, d.freelancer.token, `/v1/webhook_endpoints/${all.id}/deliveries`))
     expect(log).toMatchObject({ object: 'list', has_more: false })
     expect(log.data).toHaveLength(1)

@@ -10,7 +10,7 @@ import {
   retryDelivery,
 } from '../../app/webhooks.ts'
 import { fail } from '../../domain/errors.ts'
-import { EVENT_TYPES } from '../../domain/types.ts'
+import { EVENT_GROUPS, EVENT_TYPES } from '../../domain/types.ts'
 import { getEvent, listEvents } from '../../store/repos/event-repo.ts'
 import { idempotent } from '../idempotency.ts'
 import { list, page, type Server } from '../route-kit.ts'
@@ -67,10 +67,10 @@ export function eventRoutes(server: Server, app: App) {
         summary: 'Register a webhook endpoint (the signing secret is shown once)',
         body: Strict({
           url: Type.String({ minLength: 8, maxLength: 2000 }),
-          enabled_events: Type.Array(Type.Unsafe<string>({ type: 'string', enum: ['*', ...EVENT_TYPES] }), {
-            minItems: 1,
-            maxItems: 100,
-          }),
+          enabled_events: Type.Array(
+            Type.Unsafe<string>({ type: 'string', enum: ['*', ...EVENT_GROUPS, ...EVENT_TYPES] }),
+            { minItems: 1, maxItems: 100, description: '`*`, whole groups (`milestone.*`) or single event types' },
+          ),
         }),
       },
     },

@@ -4,6 +4,7 @@
  */
 import { type Kysely, sql } from 'kysely'
 import { noCursor } from '../../domain/errors.ts'
+import { eventEnabled } from '../../domain/types.ts'
 import { writesInWith } from '../database.ts'
 import { prepared } from '../prepared.ts'
 import { type DB, num } from '../schema.ts'
@@ -74,8 +75,7 @@ export async function insertDeliveries(
     return endpoints
       .filter((ep) => {
         if (!audience.has(ep.user_id)) return false
-        const types = JSON.parse(ep.enabled_events) as string[]
-        return types.includes('*') || types.includes(e.type)
+        return eventEnabled(JSON.parse(ep.enabled_events) as string[], e.type)
       })
       .map((ep) => ({
         id: newDeliveryId(),

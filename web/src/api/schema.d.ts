@@ -2396,8 +2396,17 @@ export interface paths {
       requestBody: {
         content: {
           'application/json': {
+            /** @description `*`, whole groups (`milestone.*`) or single event types */
             enabled_events: (
               | '*'
+              | 'offer.*'
+              | 'contract.*'
+              | 'amendment.*'
+              | 'milestone.*'
+              | 'refund_request.*'
+              | 'dispute.*'
+              | 'payout.*'
+              | 'balance.*'
               | 'offer.created'
               | 'offer.countered'
               | 'offer.accepted'

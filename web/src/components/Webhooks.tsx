@@ -1,7 +1,7 @@
 /** Webhook endpoints in Settings: register one (its signing secret shown once), its delivery log, retries. */
 import { useQuery, useQueryClient } from '@tanstack/react-query'
 import { type FormEvent, useState } from 'react'
-import { EVENT_TYPES } from '../../../src/domain/types.ts'
+import { EVENT_GROUPS, EVENT_TYPES } from '../../../src/domain/types.ts'
 import { api } from '../api/sdk'
 import type { WebhookEndpoint } from '../api/types'
 import { useAction } from '../lib/action'
@@ -9,17 +9,6 @@ import { dateTime } from '../lib/format'
 import { useUser } from '../session'
 import { Secret } from './Secret'
 import { Button, Empty, ErrorNote, type Errors, errorFor, Loading, TextField } from './ui'
-
-const EVENT_GROUPS = [
-  '*',
-  'offer.*',
-  'contract.*',
-  'milestone.*',
-  'refund_request.*',
-  'dispute.*',
-  'payout.paid',
-  'balance.available',
-]
 
 export function Webhooks() {
   const qc = useQueryClient()
@@ -44,20 +33,15 @@ export function Webhooks() {
       .split(/[\s,]+/)
       .map((x) => x.trim())
       .filter(Boolean)
-    // a group (`dispute.*`) stands for the types of its object; the server takes types and `*` only
-    const expand = (x: string): string[] =>
-      x === '*'
-        ? ['*']
-        : x.endsWith('.*')
-          ? EVENT_TYPES.filter((t) => t.startsWith(x.slice(0, -1)))
-          : EVENT_TYPES.filter((t) => t === x)
-    const unknown = enabled.find((x) => expand(x).length === 0)
-    const types = enabled.flatMap(expand)
+    // `*`, a group (`dispute.*`: every type of disputes, also types added later) or one type, as the server takes them
+    const known = (x: string) =>
+      x === '*' || (EVENT_GROUPS as string[]).includes(x) || (EVENT_TYPES as readonly string[]).includes(x)
+    const unknown = enabled.find((x) => !known(x))
     if (!enabled.length) errs.enabled_events = 'Pick the events to send, or * for all.'
     else if (unknown)
-      errs.enabled_events = `${unknown} is no event type: use ones like milestone.released, or * for all.`
+      errs.enabled_events = `${unknown} is no event type: use ones like milestone.released or dispute.*, or * for all.`
     setErrors(errs)
-    const enabledEvents = [...new Set(types)] as NewEndpoint['enabled_events']
+    const enabledEvents = [...new Set(enabled)] as NewEndpoint['enabled_events']
     if (!Object.keys(errs).length) void create.run({ url: url.trim(), enabled_events: enabledEvents })
   }
   return (
@@ -84,7 +68,7 @@ export function Webhooks() {
             name="enabled_events"
             value={events}
             onChange={setEvents}
-            hint={`* for all, or a list: milestone.released, dispute.opened … (${EVENT_GROUPS.slice(5).join(', ')})`}
+            hint={`* for all, or a list of types and groups: milestone.released, dispute.* … (groups: ${EVENT_GROUPS.join(', ')})`}
             error={
               errorFor('enabled_events', errors, create.error) ??
               (create.error?.param?.startsWith('enabled_events') ? create.error.message : undefined)
