@@ -3,7 +3,7 @@
  * Every object is strict (unknown fields → 400 parameter_unknown); amounts are integers 1..10^12 (SPEC §3).
  */
 import { type TSchema, Type } from 'typebox'
-import { EVENT_TYPES } from '../domain/types.ts'
+import { EVENT_GROUPS, EVENT_TYPES } from '../domain/types.ts'
 
 export const MAX_TITLE = 200
 export const MAX_TEXT = 10_000
@@ -89,7 +89,7 @@ export const EventListQuery = Strict({
   ...pageProps,
   type: Type.Optional(
     matching(
-      `^(${EVENT_TYPES.join('|').replaceAll('.', '\\.')}|[a-z_]+\\.\\*)$`,
+      `^(${[...EVENT_TYPES, ...EVENT_GROUPS].join('|').replaceAll('.', '\\.').replaceAll('*', '\\*')})$`,
       'must be an event type, like milestone.funded, or a family of them, like milestone.*',
       { maxLength: 80 },
     ),

@@ -314,6 +314,7 @@ describe.each(DATABASES)('validation and errors on %s', (kind) => {
     expectError(await get(env, a.token, '/v1/offers?status=active'), 400, 'parameter_invalid', 'status')
     expectError(await get(env, a.token, '/v1/events?type=milestone.paid'), 400, 'parameter_invalid', 'type')
     ok(await get(env, a.token, '/v1/events?type=milestone.*'))
+    expectError(await get(env, a.token, '/v1/events?type=invoice.*'), 400, 'parameter_invalid', 'type')
     // API keys and webhook endpoints page like every list
     const u = await user(env, 'keys')
     for (let i = 0; i < 3; i++) ok(await post(env, u.token, '/v1/api_keys', { name: `k${i}` }), 201)
