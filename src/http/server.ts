@@ -16,6 +16,7 @@ import { registerAuth } from './auth.ts'
 import { outranking } from './check-order.ts'
 import { errorBody, sendError } from './errors.ts'
 import { openapiInfo } from './openapi-info.ts'
+import { documentedAnswers, documentSchemas } from './response-schemas.ts'
 import { adminRoutes } from './routes/admin.ts'
 import { contractRoutes } from './routes/contracts.ts'
 import { eventRoutes } from './routes/events.ts'
@@ -70,7 +71,20 @@ export async function buildServer(app: App, opts: ServerOptions): Promise<Fastif
 
   // First: helmet headers, text checks and the route table must see every route registered after it.
   await registerSecurity(server)
-  await server.register(swagger, { openapi: openapiInfo() })
+  await server.register(swagger, {
+    openapi: openapiInfo(),
+    // answers are documented beside the routes (response-schemas.ts), not validated or serialized by Fastify
+    transform: ({ schema, url, route }) => {
+      const method = Array.isArray(route.method) ? route.method[0] : route.method
+      const response = documentedAnswers(String(method), route.url ?? url)
+      return { schema: response ? { ...schema, response } : schema, url }
+    },
+    transformObject: (doc) => {
+      const openapi = 'openapiObject' in doc ? doc.openapiObject : {}
+      const schemas = { ...openapi.components?.schemas, ...(documentSchemas() as object) }
+      return { ...openapi, components: { ...openapi.components, schemas } } as typeof openapi
+    },
+  })
   await server.register(swaggerUi, { routePrefix: '/docs' })
 
   server.setErrorHandler(async (error, request, reply) => {

@@ -124,12 +124,14 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -158,12 +160,14 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -192,12 +196,14 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -228,12 +234,23 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A change of a contract’s plan proposed by one party, accepted or rejected by the other */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Amendment']
+          }
         }
       }
     }
@@ -272,12 +289,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A change of a contract’s plan proposed by one party, accepted or rejected by the other */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Amendment']
+          }
         }
       }
     }
@@ -314,12 +342,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A change of a contract’s plan proposed by one party, accepted or rejected by the other */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Amendment']
+          }
         }
       }
     }
@@ -356,12 +395,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A change of a contract’s plan proposed by one party, accepted or rejected by the other */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Amendment']
+          }
         }
       }
     }
@@ -392,12 +442,14 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -418,12 +470,14 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -455,12 +509,14 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -486,12 +542,14 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -528,12 +586,30 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A page of my contracts, newest first */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': {
+              data: components['schemas']['ContractWithParties'][]
+              has_more: boolean
+              /** @enum {string} */
+              object: 'list'
+              /** @enum {string} */
+              url: '/v1/contracts'
+            }
+          }
         }
       }
     }
@@ -567,12 +643,23 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A contract with its milestones, totals, exposure and parties */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['ContractWithParties']
+          }
         }
       }
     }
@@ -639,12 +726,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A change of a contract’s plan proposed by one party, accepted or rejected by the other */
+        201: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Amendment']
+          }
         }
       }
     }
@@ -681,12 +779,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A contract with its milestones, totals and exposure */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Contract']
+          }
         }
       }
     }
@@ -724,12 +833,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A contract with its milestones, totals and exposure */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Contract']
+          }
         }
       }
     }
@@ -758,12 +878,23 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A dispute over a milestone’s escrow: agreement, a default for the silent side, or the admin’s decision */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Dispute']
+          }
         }
       }
     }
@@ -804,12 +935,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A dispute over a milestone’s escrow: agreement, a default for the silent side, or the admin’s decision */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Dispute']
+          }
         }
       }
     }
@@ -846,12 +988,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A dispute over a milestone’s escrow: agreement, a default for the silent side, or the admin’s decision */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Dispute']
+          }
         }
       }
     }
@@ -890,12 +1043,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A dispute over a milestone’s escrow: agreement, a default for the silent side, or the admin’s decision */
+        201: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Dispute']
+          }
         }
       }
     }
@@ -933,12 +1097,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A dispute over a milestone’s escrow: agreement, a default for the silent side, or the admin’s decision */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Dispute']
+          }
         }
       }
     }
@@ -971,12 +1146,30 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A page of my events, newest first */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': {
+              data: components['schemas']['Event'][]
+              has_more: boolean
+              /** @enum {string} */
+              object: 'list'
+              /** @enum {string} */
+              url: '/v1/events'
+            }
+          }
         }
       }
     }
@@ -1007,12 +1200,23 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description Something that happened; sent to webhook endpoints as it is here */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Event']
+          }
         }
       }
     }
@@ -1045,12 +1249,14 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -1079,12 +1285,14 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -1110,12 +1318,14 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -1140,12 +1350,23 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A milestone: a stage of the work, funded into escrow and released on its own */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Milestone']
+          }
         }
       }
     }
@@ -1191,12 +1412,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A milestone: a stage of the work, funded into escrow and released on its own */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Milestone']
+          }
         }
       }
     }
@@ -1235,12 +1467,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A dispute over a milestone’s escrow: agreement, a default for the silent side, or the admin’s decision */
+        201: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Dispute']
+          }
         }
       }
     }
@@ -1277,12 +1520,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A milestone: a stage of the work, funded into escrow and released on its own */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Milestone']
+          }
         }
       }
     }
@@ -1319,12 +1573,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A milestone: a stage of the work, funded into escrow and released on its own */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Milestone']
+          }
         }
       }
     }
@@ -1361,12 +1626,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A milestone: a stage of the work, funded into escrow and released on its own */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Milestone']
+          }
         }
       }
     }
@@ -1403,12 +1679,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A milestone: a stage of the work, funded into escrow and released on its own */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Milestone']
+          }
         }
       }
     }
@@ -1447,12 +1734,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A milestone: a stage of the work, funded into escrow and released on its own */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Milestone']
+          }
         }
       }
     }
@@ -1487,12 +1785,30 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A page of my offers, newest first */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': {
+              data: components['schemas']['OfferWithParties'][]
+              has_more: boolean
+              /** @enum {string} */
+              object: 'list'
+              /** @enum {string} */
+              url: '/v1/offers'
+            }
+          }
         }
       }
     }
@@ -1534,12 +1850,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description An offer: terms under negotiation, every revision kept */
+        201: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Offer']
+          }
         }
       }
     }
@@ -1571,12 +1898,23 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description An offer with its parties */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['OfferWithParties']
+          }
         }
       }
     }
@@ -1615,12 +1953,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description An offer: terms under negotiation, every revision kept */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Offer']
+          }
         }
       }
     }
@@ -1676,12 +2025,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description An offer: terms under negotiation, every revision kept */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Offer']
+          }
         }
       }
     }
@@ -1718,12 +2078,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description An offer: terms under negotiation, every revision kept */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Offer']
+          }
         }
       }
     }
@@ -1760,12 +2131,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description An offer: terms under negotiation, every revision kept */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Offer']
+          }
         }
       }
     }
@@ -1796,12 +2178,14 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -1825,12 +2209,14 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -1859,12 +2245,14 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -1910,12 +2298,14 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -1944,12 +2334,23 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A request to refund the rest of a milestone’s escrow; the freelancer has 7 days, silence refunds */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['RefundRequest']
+          }
         }
       }
     }
@@ -1988,12 +2389,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A request to refund the rest of a milestone’s escrow; the freelancer has 7 days, silence refunds */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['RefundRequest']
+          }
         }
       }
     }
@@ -2030,12 +2442,23 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A request to refund the rest of a milestone’s escrow; the freelancer has 7 days, silence refunds */
         200: {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['RefundRequest']
+          }
         }
       }
     }
@@ -2071,12 +2494,14 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -2106,12 +2531,14 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -2144,12 +2571,14 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -2178,12 +2607,14 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -2220,12 +2651,14 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -2263,12 +2696,14 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -2297,12 +2732,14 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -2339,12 +2776,14 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -2375,12 +2814,14 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -2445,12 +2886,14 @@ export interface paths {
         }
       }
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -2479,12 +2922,14 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -2502,12 +2947,14 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -2539,12 +2986,14 @@ export interface paths {
       }
       requestBody?: never
       responses: {
-        /** @description Default Response */
-        200: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
           headers: {
             [name: string]: unknown
           }
-          content?: never
+          content: {
+            'application/json': components['schemas']['Error']
+          }
         }
       }
     }
@@ -2559,7 +3008,555 @@ export interface paths {
 }
 export type webhooks = Record<string, never>
 export interface components {
-  schemas: never
+  schemas: {
+    /** @description A change of a contract’s plan proposed by one party, accepted or rejected by the other */
+    Amendment: {
+      add: {
+        acceptance_criteria: string
+        /** @description minor units of the currency */
+        amount: number
+        description: string
+        due_date: string | null
+        entries: number | null
+        title: string
+      }[]
+      /** @description ctr_… */
+      contract_id: string
+      /**
+       * Format: date-time
+       * @description ISO 8601, UTC
+       */
+      created_at: string
+      decided_at: string | null
+      edit: {
+        acceptance_criteria?: string
+        /** @description minor units of the currency */
+        amount?: number
+        description?: string
+        due_date?: string | null
+        entries?: number | null
+        /** @description ms_… */
+        milestone_id: string
+        title?: string
+      }[]
+      /** @description amd_… */
+      id: string
+      /** @constant */
+      object: 'amendment'
+      /** @description usr_… */
+      proposed_by: string
+      remove: string[]
+      status: 'proposed' | 'accepted' | 'rejected' | 'withdrawn'
+    }
+    /** @description A contract with its milestones, totals and exposure */
+    Contract: {
+      amendments: components['schemas']['Amendment'][]
+      client_fee_bps: number
+      /** @description usr_… */
+      client_id: string
+      /**
+       * Format: date-time
+       * @description ISO 8601, UTC
+       */
+      created_at: string
+      currency: string
+      description: string
+      disputes: components['schemas']['Dispute'][]
+      ended_at: string | null
+      /** @description What is at risk now, for each side */
+      exposure: {
+        client: {
+          /** @description minor units of the currency */
+          escrow_awaiting_review: number
+          /** @description minor units of the currency */
+          in_escrow: number
+          next_auto_release_at: string | null
+        }
+        currency: string
+        freelancer: {
+          /** @description minor units of the currency */
+          protected_in_escrow: number
+          /** @description minor units of the currency */
+          submitted_awaiting_release: number
+          unfunded_milestones: number
+          /** @description minor units of the currency */
+          unfunded_pending: number
+        }
+      }
+      /** @description usr_… */
+      freelancer_id: string
+      /** @description ctr_… */
+      id: string
+      milestones: components['schemas']['Milestone'][]
+      /** @constant */
+      object: 'contract'
+      /** @description off_… */
+      offer_id: string
+      payment_mode: 'by_project' | 'by_milestone' | 'by_entry'
+      refund_requests: components['schemas']['RefundRequest'][]
+      review_days: number
+      revision_limit: number
+      service_fee_bps: number
+      status: 'active' | 'completed' | 'ended'
+      title: string
+      totals: {
+        /** @description minor units of the currency */
+        amount: number
+        /** @description minor units of the currency */
+        bonus: number
+        /** @description minor units of the currency */
+        funded: number
+        /** @description minor units of the currency */
+        in_escrow: number
+        /** @description minor units of the currency */
+        refunded: number
+        /** @description minor units of the currency */
+        released: number
+      }
+      unit_name: string | null
+      unit_price: number | null
+    }
+    /** @description A contract with its milestones, totals, exposure and parties */
+    ContractWithParties: {
+      amendments: components['schemas']['Amendment'][]
+      client_fee_bps: number
+      /** @description usr_… */
+      client_id: string
+      /**
+       * Format: date-time
+       * @description ISO 8601, UTC
+       */
+      created_at: string
+      currency: string
+      description: string
+      disputes: components['schemas']['Dispute'][]
+      ended_at: string | null
+      /** @description What is at risk now, for each side */
+      exposure: {
+        client: {
+          /** @description minor units of the currency */
+          escrow_awaiting_review: number
+          /** @description minor units of the currency */
+          in_escrow: number
+          next_auto_release_at: string | null
+        }
+        currency: string
+        freelancer: {
+          /** @description minor units of the currency */
+          protected_in_escrow: number
+          /** @description minor units of the currency */
+          submitted_awaiting_release: number
+          unfunded_milestones: number
+          /** @description minor units of the currency */
+          unfunded_pending: number
+        }
+      }
+      /** @description usr_… */
+      freelancer_id: string
+      /** @description ctr_… */
+      id: string
+      milestones: components['schemas']['Milestone'][]
+      /** @constant */
+      object: 'contract'
+      /** @description off_… */
+      offer_id: string
+      /** @description The client and the freelancer as their profiles read now (reads only; commands and events carry the ids) */
+      parties: {
+        client: {
+          email: string
+          /** @description usr_… */
+          id: string
+          name: string
+        }
+        freelancer: {
+          email: string
+          /** @description usr_… */
+          id: string
+          name: string
+        }
+      }
+      payment_mode: 'by_project' | 'by_milestone' | 'by_entry'
+      refund_requests: components['schemas']['RefundRequest'][]
+      review_days: number
+      revision_limit: number
+      service_fee_bps: number
+      status: 'active' | 'completed' | 'ended'
+      title: string
+      totals: {
+        /** @description minor units of the currency */
+        amount: number
+        /** @description minor units of the currency */
+        bonus: number
+        /** @description minor units of the currency */
+        funded: number
+        /** @description minor units of the currency */
+        in_escrow: number
+        /** @description minor units of the currency */
+        refunded: number
+        /** @description minor units of the currency */
+        released: number
+      }
+      unit_name: string | null
+      unit_price: number | null
+    }
+    /** @description A dispute over a milestone’s escrow: agreement, a default for the silent side, or the admin’s decision */
+    Dispute: {
+      /** @description ctr_… */
+      contract_id: string
+      /**
+       * Format: date-time
+       * @description ISO 8601, UTC
+       */
+      created_at: string
+      currency: string
+      /** @description minor units of the currency */
+      escrow_amount: number
+      /** @description dsp_… */
+      id: string
+      /** @description ms_… */
+      milestone_id: string
+      milestone_title: string | null
+      negotiation_deadline: string | null
+      /** @constant */
+      object: 'dispute'
+      /** @description usr_… */
+      opened_by: string
+      opener_role: 'client' | 'freelancer'
+      proposals: {
+        accepted_by: string[]
+        /** @description usr_… */
+        by: string
+        by_role: 'client' | 'freelancer' | 'admin'
+        /**
+         * Format: date-time
+         * @description ISO 8601, UTC
+         */
+        created_at: string
+        /** @description prp_… */
+        id: string
+        message: string
+        /** @description minor units of the currency */
+        release_amount: number
+        status: 'open' | 'accepted' | 'superseded'
+      }[]
+      reason: string
+      resolution: {
+        by: 'agreement' | 'default' | 'arbitration'
+        note: string | null
+        /** @description minor units of the currency */
+        refund_amount: number
+        /** @description minor units of the currency */
+        release_amount: number
+        /**
+         * Format: date-time
+         * @description ISO 8601, UTC
+         */
+        resolved_at: string
+      } | null
+      /**
+       * Format: date-time
+       * @description ISO 8601, UTC
+       */
+      response_deadline: string
+      status: 'awaiting_response' | 'negotiation' | 'arbitration' | 'resolved'
+    }
+    /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+    Error: {
+      error: {
+        /** @description stable; the table of codes is in the document’s description */
+        code: string
+        /** @description for people; match on code */
+        message: string
+        /** @description the field at fault: milestones[0].amount */
+        param?: string
+        type:
+          | 'invalid_request_error'
+          | 'authentication_error'
+          | 'payment_error'
+          | 'permission_error'
+          | 'not_found_error'
+          | 'conflict_error'
+          | 'rate_limit_error'
+          | 'api_error'
+      }
+    }
+    /** @description Something that happened; sent to webhook endpoints as it is here */
+    Event: {
+      /**
+       * Format: date-time
+       * @description ISO 8601, UTC
+       */
+      created_at: string
+      data: {
+        /** @description the object the event is about, as it was (an offer, contract, milestone, refund request…) */
+        object: {
+          [key: string]: unknown
+        }
+      }
+      /** @description evt_… */
+      id: string
+      /** @constant */
+      object: 'event'
+      type:
+        | 'offer.created'
+        | 'offer.countered'
+        | 'offer.accepted'
+        | 'offer.declined'
+        | 'offer.withdrawn'
+        | 'offer.expired'
+        | 'contract.created'
+        | 'contract.ended'
+        | 'contract.completed'
+        | 'amendment.proposed'
+        | 'amendment.accepted'
+        | 'amendment.rejected'
+        | 'amendment.withdrawn'
+        | 'milestone.funded'
+        | 'milestone.submitted'
+        | 'milestone.changes_requested'
+        | 'milestone.released'
+        | 'milestone.auto_released'
+        | 'milestone.refunded'
+        | 'milestone.review_reminder'
+        | 'milestone.dormant'
+        | 'refund_request.created'
+        | 'refund_request.accepted'
+        | 'refund_request.declined'
+        | 'refund_request.expired'
+        | 'dispute.opened'
+        | 'dispute.responded'
+        | 'dispute.proposal_made'
+        | 'dispute.escalated'
+        | 'dispute.resolved'
+        | 'payout.paid'
+        | 'balance.available'
+    }
+    /** @description A milestone: a stage of the work, funded into escrow and released on its own */
+    Milestone: {
+      acceptance_criteria: string
+      accepted_entries: number[]
+      /** @description minor units of the currency */
+      amount: number
+      approval: {
+        /**
+         * Format: date-time
+         * @description ISO 8601, UTC
+         */
+        approved_at: string
+        message: string
+      } | null
+      /** @description minor units of the currency */
+      bonus_amount: number
+      change_request: {
+        message: string
+        /**
+         * Format: date-time
+         * @description ISO 8601, UTC
+         */
+        requested_at: string
+      } | null
+      /** @description ctr_… */
+      contract_id: string
+      currency: string
+      deposit: boolean
+      description: string
+      dispute_id: string | null
+      due_date: string | null
+      entries: number | null
+      /** @description principal held in escrow (minor units) */
+      escrow_amount: number
+      /** @description client fee held with it (minor units) */
+      escrow_fee_amount: number
+      funded_at: string | null
+      /** @description ms_… */
+      id: string
+      /** @constant */
+      object: 'milestone'
+      position: number
+      refund_request_id: string | null
+      /** @description minor units of the currency */
+      refunded_amount: number
+      /** @description minor units of the currency */
+      released_amount: number
+      review_deadline: string | null
+      revisions_left: number
+      revisions_used: number
+      state:
+        | 'pending'
+        | 'funded'
+        | 'submitted'
+        | 'changes_requested'
+        | 'refund_requested'
+        | 'disputed'
+        | 'released'
+        | 'refunded'
+        | 'cancelled'
+      submission: {
+        entries: number[] | null
+        links: string[]
+        message: string
+        /**
+         * Format: date-time
+         * @description ISO 8601, UTC
+         */
+        submitted_at: string
+      } | null
+      title: string
+    }
+    /** @description An offer: terms under negotiation, every revision kept */
+    Offer: {
+      /** @description usr_… */
+      author_id: string
+      /** @description usr_… */
+      client_id: string
+      contract_id: string | null
+      /**
+       * Format: date-time
+       * @description ISO 8601, UTC
+       */
+      created_at: string
+      /**
+       * Format: date-time
+       * @description ISO 8601, UTC
+       */
+      expires_at: string
+      /** @description usr_… */
+      freelancer_id: string
+      /** @description off_… */
+      id: string
+      /** @constant */
+      object: 'offer'
+      /** @description the current revision, which its author has agreed to */
+      revision: number
+      revisions: {
+        /** @description usr_… */
+        author_id: string
+        /**
+         * Format: date-time
+         * @description ISO 8601, UTC
+         */
+        created_at: string
+        revision: number
+        terms: components['schemas']['Terms']
+      }[]
+      status: 'open' | 'accepted' | 'declined' | 'withdrawn' | 'expired'
+      terms: components['schemas']['Terms']
+      /**
+       * Format: date-time
+       * @description ISO 8601, UTC
+       */
+      updated_at: string
+    }
+    /** @description An offer with its parties */
+    OfferWithParties: {
+      /** @description usr_… */
+      author_id: string
+      /** @description usr_… */
+      client_id: string
+      contract_id: string | null
+      /**
+       * Format: date-time
+       * @description ISO 8601, UTC
+       */
+      created_at: string
+      /**
+       * Format: date-time
+       * @description ISO 8601, UTC
+       */
+      expires_at: string
+      /** @description usr_… */
+      freelancer_id: string
+      /** @description off_… */
+      id: string
+      /** @constant */
+      object: 'offer'
+      /** @description The client and the freelancer as their profiles read now (reads only; commands and events carry the ids) */
+      parties: {
+        client: {
+          email: string
+          /** @description usr_… */
+          id: string
+          name: string
+        }
+        freelancer: {
+          email: string
+          /** @description usr_… */
+          id: string
+          name: string
+        }
+      }
+      /** @description the current revision, which its author has agreed to */
+      revision: number
+      revisions: {
+        /** @description usr_… */
+        author_id: string
+        /**
+         * Format: date-time
+         * @description ISO 8601, UTC
+         */
+        created_at: string
+        revision: number
+        terms: components['schemas']['Terms']
+      }[]
+      status: 'open' | 'accepted' | 'declined' | 'withdrawn' | 'expired'
+      terms: components['schemas']['Terms']
+      /**
+       * Format: date-time
+       * @description ISO 8601, UTC
+       */
+      updated_at: string
+    }
+    /** @description A request to refund the rest of a milestone’s escrow; the freelancer has 7 days, silence refunds */
+    RefundRequest: {
+      /** @description minor units of the currency */
+      amount: number
+      /** @description ctr_… */
+      contract_id: string
+      /**
+       * Format: date-time
+       * @description ISO 8601, UTC
+       */
+      created_at: string
+      currency: string
+      /**
+       * Format: date-time
+       * @description ISO 8601, UTC
+       */
+      expires_at: string
+      /** @description rfr_… */
+      id: string
+      /** @description ms_… */
+      milestone_id: string
+      milestone_title: string | null
+      /** @constant */
+      object: 'refund_request'
+      reason: string
+      source: 'client' | 'partial_approve' | 'contract_end' | 'dormancy'
+      status: 'open' | 'accepted' | 'declined' | 'expired'
+    }
+    Terms: {
+      currency: string
+      description: string
+      milestones: {
+        acceptance_criteria: string
+        /** @description minor units of the currency */
+        amount: number
+        deposit: boolean
+        description: string
+        due_date: string | null
+        entries: number | null
+        title: string
+      }[]
+      payment_mode: 'by_project' | 'by_milestone' | 'by_entry'
+      review_days: number
+      revision_limit: number
+      title: string
+      /** @description minor units of the currency */
+      total: number
+      unit_name: string | null
+      unit_price: number | null
+    }
+  }
   responses: never
   parameters: never
   requestBodies: never

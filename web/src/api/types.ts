@@ -1,6 +1,7 @@
 /**
- * Response types of the API. The OpenAPI document describes requests only, so the response shapes are derived
- * from the server's own presenters (type-only imports: nothing of the server is bundled).
+ * Response types of the API, derived from the server's own presenters (type-only imports: nothing of the server is
+ * bundled). The OpenAPI document describes the answers of the escrow routes too (`http/response-schemas.ts`, tested
+ * against real answers), but not every route's.
  */
 
 import type { createApiKey, listApiKeys, login, presentUser } from '../../../src/app/accounts.ts'

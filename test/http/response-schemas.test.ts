@@ -1,0 +1,221 @@
+/**
+ * The answers documented in the OpenAPI document (`http/response-schemas.ts`) are the answers sent: every documented
+ * route is called for real here and its answer checked against its schema, which names every field (no field
+ * undocumented, none missing). A documented route that does not exist fails too.
+ */
+import { Value } from 'typebox/value'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RESPONSES } from '../../src/http/response-schemas.ts'
+import { routesOf } from '../../src/http/security.ts'
+import { adminUser, startEnv, type TestEnv } from '../support/harness.ts'
+import { contract, get, offerTerms, ok, type Party, post, type Res, user } from './helpers.ts'
+
+describe('documented answers', () => {
+  let env: TestEnv
+  let admin: Party
+  const seen = new Set<string>()
+  beforeAll(async () => {
+    env = await startEnv('sqlite')
+    admin = (await adminUser(env)) as Party
+  })
+  afterAll(async () => env.close())
+
+  /** The answer, after checking it against the schema documented for `route` and its status. */
+  // biome-ignore lint/suspicious/noExplicitAny: the parsed JSON answer; the schema check is the assertion
+  function documented(res: Res, route: string, status = 200): any {
+    expect(res.status, res.text).toBe(status)
+    const schema = RESPONSES[route]?.[status]
+    expect(schema, `${route} ${status} is documented`).toBeDefined()
+    const errors = [...Value.Errors(schema!, res.body)].map((e) => `${e.instancePath || '/'} ${e.message}`)
+    expect(errors, `${route}: ${res.text.slice(0, 300)}`).toEqual([])
+    seen.add(route)
+    return res.body
+  }
+
+  it('every documented route exists', () => {
+    const registered = new Set(routesOf(env.server).map((r) => `${r.method} ${r.url}`))
+    expect(Object.keys(RESPONSES).filter((k) => !registered.has(k))).toEqual([])
+  })
+
+  it('offers: open, counter, accept, decline, withdraw, read', async () => {
+    const client = await user(env)
+    const freelancer = await user(env)
+    const open = (amounts = [100_000]) =>
+      post(env, client.token, '/v1/offers', {
+        role: 'client',
+        counterparty_email: freelancer.email,
+        ...offerTerms({ milestones: amounts.map((amount, i) => ({ title: `S${i}`, amount, due_date: '2030-01-01' })) }),
+      })
+    const o = documented(await open(), 'POST /v1/offers', 201)
+    documented(
+      await post(env, freelancer.token, `/v1/offers/${o.id}/counter`, offerTerms({}, [90_000])),
+      'POST /v1/offers/:id/counter',
+    )
+    documented(
+      await post(env, client.token, `/v1/offers/${o.id}/accept`, { revision: 2 }),
+      'POST /v1/offers/:id/accept',
+    )
+    const declined = documented(await open(), 'POST /v1/offers', 201)
+    documented(await post(env, freelancer.token, `/v1/offers/${declined.id}/decline`), 'POST /v1/offers/:id/decline')
+    const withdrawn = documented(await open(), 'POST /v1/offers', 201)
+    documented(await post(env, client.token, `/v1/offers/${withdrawn.id}/withdraw`), 'POST /v1/offers/:id/withdraw')
+    documented(await get(env, client.token, `/v1/offers/${o.id}`), 'GET /v1/offers/:id')
+    documented(await get(env, freelancer.token, '/v1/offers'), 'GET /v1/offers')
+  })
+
+  it('contracts, milestones, amendments, refunds, disputes and events', async () => {
+    // by_entry, so that entries, partial approvals and their refund requests are in the answers too
+    const e = await contract(
+      env,
+      {
+        payment_mode: 'by_entry',
+        unit_name: 'article',
+        unit_price: 10_000,
+        milestones: [1, 2, 3, 4, 5].map((i) => ({ title: `Batch ${i}`, entries: 5 })),
+      },
+      [],
+    )
+    const [m1, m2, m3, m4, m5] = e.ids as [string, string, string, string, string]
+    const c = e.client.token
+    const f = e.freelancer.token
+    documented(
+      await post(env, c, `/v1/contracts/${e.cid}/fund`, { milestone_ids: [m1, m2] }),
+      'POST /v1/contracts/:id/fund',
+    )
+    documented(await post(env, c, `/v1/milestones/${m3}/fund`), 'POST /v1/milestones/:id/fund')
+    documented(await post(env, c, `/v1/milestones/${m4}/fund`), 'POST /v1/milestones/:id/fund')
+    documented(
+      await post(env, f, `/v1/milestones/${m1}/submit`, {
+        message: 'five',
+        links: ['https://x.test'],
+        entries: [1, 2, 3, 4, 5],
+      }),
+      'POST /v1/milestones/:id/submit',
+    )
+    documented(
+      await post(env, c, `/v1/milestones/${m1}/request_changes`, { message: 'more' }),
+      'POST /v1/milestones/:id/request_changes',
+    )
+    documented(
+      await post(env, f, `/v1/milestones/${m1}/submit`, { message: 'again', entries: [1, 2, 3, 4, 5] }),
+      'POST /v1/milestones/:id/submit',
+    )
+    documented(
+      await post(env, c, `/v1/milestones/${m1}/approve`, { accepted_entries: [1, 2, 3], message: 'three of five' }),
+      'POST /v1/milestones/:id/approve',
+    )
+    const partial = documented(await get(env, c, `/v1/milestones/${m1}`), 'GET /v1/milestones/:id')
+    documented(await get(env, f, `/v1/refund_requests/${partial.refund_request_id}`), 'GET /v1/refund_requests/:id')
+    documented(
+      await post(env, f, `/v1/refund_requests/${partial.refund_request_id}/accept`),
+      'POST /v1/refund_requests/:id/accept',
+    )
+    const asked = documented(
+      await post(env, c, `/v1/milestones/${m2}/request_refund`, { reason: 'no need' }),
+      'POST /v1/milestones/:id/request_refund',
+    )
+    documented(
+      await post(env, f, `/v1/refund_requests/${asked.refund_request_id}/decline`),
+      'POST /v1/refund_requests/:id/decline',
+    )
+    documented(
+      await post(env, f, `/v1/milestones/${m3}/refund`, { reason: 'cannot' }),
+      'POST /v1/milestones/:id/refund',
+    )
+
+    // a dispute, through a proposal of each side, escalation and the admin's decision
+    const dsp = documented(
+      await post(env, c, `/v1/milestones/${m4}/disputes`, { reason: 'late', release_amount: 10_000 }),
+      'POST /v1/milestones/:id/disputes',
+      201,
+    )
+    const answered = documented(
+      await post(env, f, `/v1/disputes/${dsp.id}/proposals`, { release_amount: 40_000, message: 'most of it' }),
+      'POST /v1/disputes/:id/proposals',
+      201,
+    )
+    const theirs = answered.proposals.find(
+      (p: { by: string; status: string }) => p.by === e.freelancer.id && p.status === 'open',
+    )
+    documented(
+      await post(env, c, `/v1/disputes/${dsp.id}/proposals`, { release_amount: 20_000 }),
+      'POST /v1/disputes/:id/proposals',
+      201,
+    )
+    documented(await post(env, f, `/v1/disputes/${dsp.id}/escalate`), 'POST /v1/disputes/:id/escalate')
+    documented(
+      await post(env, admin.token, `/v1/disputes/${dsp.id}/decide`, { release_amount: 25_000, note: 'half' }),
+      'POST /v1/disputes/:id/decide',
+    )
+    documented(await get(env, f, `/v1/disputes/${dsp.id}`), 'GET /v1/disputes/:id')
+    expect(theirs).toBeDefined()
+    // a proposal accepted ends a second dispute
+    ok(await post(env, c, `/v1/milestones/${m5}/fund`))
+    const second = ok(
+      await post(env, f, `/v1/milestones/${m5}/disputes`, { reason: 'unpaid', release_amount: 50_000 }),
+      201,
+    )
+    const offered = second.proposals.find((p: { status: string }) => p.status === 'open')
+    documented(
+      await post(env, c, `/v1/disputes/${second.id}/proposals/${offered.id}/accept`),
+      'POST /v1/disputes/:id/proposals/:pid/accept',
+    )
+
+    // amendments: proposed, accepted, rejected, withdrawn, read
+    const add = { add: [{ title: 'Extra', entries: 2 }] }
+    const a1 = documented(
+      await post(env, f, `/v1/contracts/${e.cid}/amendments`, add),
+      'POST /v1/contracts/:id/amendments',
+      201,
+    )
+    documented(await post(env, c, `/v1/amendments/${a1.id}/accept`), 'POST /v1/amendments/:id/accept')
+    const a2 = documented(
+      await post(env, c, `/v1/contracts/${e.cid}/amendments`, add),
+      'POST /v1/contracts/:id/amendments',
+      201,
+    )
+    documented(await post(env, f, `/v1/amendments/${a2.id}/reject`, { reason: 'no' }), 'POST /v1/amendments/:id/reject')
+    const extra = (await get(env, c, `/v1/contracts/${e.cid}`)).body.milestones.at(-1).id
+    const a3 = documented(
+      await post(env, c, `/v1/contracts/${e.cid}/amendments`, {
+        edit: [{ id: extra, title: 'Renamed', entries: 3, due_date: '2031-01-01' }],
+      }),
+      'POST /v1/contracts/:id/amendments',
+      201,
+    )
+    documented(await post(env, c, `/v1/amendments/${a3.id}/withdraw`), 'POST /v1/amendments/:id/withdraw')
+    documented(await get(env, f, `/v1/amendments/${a3.id}`), 'GET /v1/amendments/:id')
+
+    const full = documented(await get(env, c, `/v1/contracts/${e.cid}`), 'GET /v1/contracts/:id')
+    expect(full.refund_requests.length + full.disputes.length + full.amendments.length).toBeGreaterThan(4)
+    documented(await get(env, f, '/v1/contracts'), 'GET /v1/contracts')
+    const other = await contract(env, {}, [10_000, 20_000]) // ended early: this one has a dispute open
+    ok(await post(env, other.client.token, `/v1/milestones/${other.ids[0]}/fund`))
+    documented(
+      await post(env, other.client.token, `/v1/contracts/${other.cid}/end`, { reason: 'done' }),
+      'POST /v1/contracts/:id/end',
+    )
+    const events = documented(await get(env, f, '/v1/events?limit=100'), 'GET /v1/events')
+    documented(await get(env, f, `/v1/events/${events.data[0].id}`), 'GET /v1/events/:id')
+  })
+
+  it('every documented route was checked by a real answer', () => {
+    expect(Object.keys(RESPONSES).filter((k) => !seen.has(k))).toEqual([])
+  })
+
+  it('the OpenAPI document carries the answers and the error body, each object named once', async () => {
+    const doc = ok(await get(env, undefined, '/openapi.json'))
+    const op = doc.paths['/v1/contracts/{id}'].get
+    expect(Object.keys(op.responses)).toEqual(['200', '4XX'])
+    expect(op.responses['200'].content['application/json'].schema.$ref).toBe('#/components/schemas/ContractWithParties')
+    expect(op.responses['200'].description).toMatch(/contract/)
+    expect(op.responses['4XX'].content['application/json'].schema.$ref).toBe('#/components/schemas/Error')
+    const schemas = doc.components.schemas
+    expect(schemas.ContractWithParties.properties.milestones.items).toEqual({ $ref: '#/components/schemas/Milestone' })
+    expect(schemas.Milestone.properties.state.anyOf.map((x: { const: string }) => x.const)).toContain('disputed')
+    // a route with no documented answer still documents its errors
+    expect(doc.paths['/v1/balances'].get.responses['4XX'].content['application/json'].schema.$ref).toBe(
+      '#/components/schemas/Error',
+    )
+  })
+})
