@@ -1,8 +1,9 @@
 /**
- * The answers of the API, for its OpenAPI document: the escrow objects (offer, contract, milestone, refund request,
- * dispute, amendment, event) and the error body. Documentation only — answers are serialized as the presenters
+ * The answers of every route of the API, for its OpenAPI document: the escrow objects (offer, contract, milestone,
+ * refund request, dispute, amendment, event), the user, money, webhook, trust and admin objects, and the error body. Documentation only — answers are serialized as the presenters
  * (`app/present.ts`) build them, and `test/http/response-schemas.test.ts` checks real answers against these
- * schemas, every field named and none missing, so that the document cannot drift from what is sent.
+ * schemas, every field named and none missing, so that the document cannot drift from what is sent; a route of
+ * `/v1` without an entry in RESPONSES fails it too.
  */
 import { type TSchema, Type } from 'typebox'
 import { EVENT_TYPES } from '../domain/types.ts'
@@ -300,6 +301,227 @@ export const ErrorSchema = Obj(
   'An error: its code says what went wrong (the table of codes is in the description of this API)',
 )
 
+export const UserSchema = Obj(
+  {
+    id: Id('usr'),
+    object: Literal('user'),
+    email: Type.String(),
+    name: Type.String(),
+    time_zone: Type.String({ description: 'IANA name; deadlines are shown in it' }),
+    is_admin: Type.Boolean(),
+    created_at: Time,
+  },
+  'A user: client on some contracts, freelancer on others',
+)
+const SessionSchema = Obj(
+  {
+    object: Literal('session'),
+    token: Type.String({ description: 'Authorization: Bearer <token>' }),
+    expires_at: Time,
+    user: UserSchema,
+  },
+  'A session: its token authenticates requests until it expires or you log out',
+)
+const apiKeyProps = {
+  id: Id('key'),
+  object: Literal('api_key'),
+  name: Type.String(),
+  last4: Type.String(),
+  created_at: Time,
+}
+const ApiKeySchema = Obj(apiKeyProps, 'An API key (its secret is shown once, when it is created)')
+const NewApiKeySchema = Obj(
+  {
+    ...apiKeyProps,
+    secret: Null(Type.String({ description: 'sk_…; null in an idempotent replay, since it is stored only hashed' })),
+  },
+  'A new API key with its secret, shown this once',
+)
+const Deleted = (object: string, prefix: string) =>
+  Obj(
+    { id: Id(prefix), object: Literal(object), deleted: Type.Literal(true) } as Record<string, TSchema>,
+    `The ${object} is deleted`,
+  )
+
+const BalanceSchema = Obj(
+  {
+    object: Literal('balance'),
+    currency: Type.String(),
+    available: Minor,
+    pending: Type.Integer({ description: 'released earnings on the 5-day hold (minor units)' }),
+  },
+  'What can be paid out now, and what is on hold, in one currency',
+)
+const PayoutSchema = Obj(
+  {
+    id: Id('pay'),
+    object: Literal('payout'),
+    user_id: Id('usr'),
+    currency: Type.String(),
+    amount: Minor,
+    status: Type.String(),
+    created_at: Time,
+  },
+  'Money paid out of the available balance through the payment rail',
+)
+const StatementSchema = Obj(
+  {
+    object: Literal('statement'),
+    account: OneOf('available', 'pending'),
+    currency: Type.String(),
+    from: Null(Time),
+    to: Null(Time),
+    opening_balance: Type.Integer(),
+    closing_balance: Type.Integer(),
+    data: Type.Array(
+      Obj({
+        entry_id: Type.String(),
+        date: Time,
+        kind: Type.String(),
+        description: Type.String(),
+        contract_id: Null(Id('ctr')),
+        milestone_id: Null(Id('ms')),
+        amount: Type.Integer({ description: 'signed, minor units' }),
+        balance: Type.Integer({ description: 'the running balance after this line' }),
+      }),
+    ),
+    has_more: Type.Literal(false),
+  },
+  'The lines of one of my accounts with running balances, oldest first (CSV with format=csv)',
+)
+const LedgerLineSchema = Obj({
+  id: Type.String({ description: 'jel_…' }),
+  object: Literal('ledger_line'),
+  entry_id: Type.String(),
+  account: OneOf('available', 'pending'),
+  currency: Type.String(),
+  amount: Type.Integer({ description: 'signed, minor units' }),
+  kind: Type.String(),
+  description: Type.String(),
+  contract_id: Null(Id('ctr')),
+  milestone_id: Null(Id('ms')),
+  created_at: Time,
+})
+
+const endpointProps = {
+  id: Id('whe'),
+  object: Literal('webhook_endpoint'),
+  url: Type.String(),
+  enabled_events: Type.Array(Type.String({ description: '*, a group (milestone.*) or an event type' })),
+  enabled: Type.Boolean(),
+  created_at: Time,
+}
+const WebhookEndpointSchema = Obj(endpointProps, 'Where your events are POSTed, signed')
+const NewWebhookEndpointSchema = Obj(
+  {
+    ...endpointProps,
+    secret: Null(Type.String({ description: 'whsec_…: shown this once (null in an idempotent replay)' })),
+  },
+  'A new webhook endpoint with its signing secret, shown this once',
+)
+const WebhookDeliverySchema = Obj(
+  {
+    id: Id('whd'),
+    object: Literal('webhook_delivery'),
+    endpoint_id: Id('whe'),
+    event_id: Id('evt'),
+    status: OneOf('pending', 'delivered', 'failed'),
+    attempts: Type.Integer(),
+    next_attempt_at: Null(Time),
+    last_response_status: Null(Type.Integer()),
+    last_error: Null(Type.String()),
+    created_at: Time,
+    delivered_at: Null(Time),
+  },
+  'One event sent (or to be sent) to one endpoint',
+)
+
+const PerCurrency = Type.Array(Obj({ currency: Type.String(), amount: Minor }))
+const ReputationSchema = Obj(
+  {
+    object: Literal('reputation'),
+    user_id: Id('usr'),
+    has_history: Type.Boolean(),
+    summary: Type.String(),
+    as_client: Null(
+      Obj({
+        milestones_funded: Type.Integer(),
+        amount_funded: PerCurrency,
+        released_on_review: Type.Integer(),
+        auto_released: Type.Integer({ description: 'released only because the client stayed silent' }),
+        median_hours_to_release: Null(Type.Number()),
+        refund_requests: Type.Integer(),
+        disputes: Obj({
+          opened: Type.Integer(),
+          lost: Type.Integer(),
+          won: Type.Integer(),
+          by_agreement: Type.Integer(),
+          by_default: Type.Integer(),
+          by_arbitration: Type.Integer(),
+        }),
+      }),
+    ),
+    as_freelancer: Null(
+      Obj({
+        milestones_released: Type.Integer(),
+        submitted_before_due_share: Null(Type.Number()),
+        disputes: Obj({ opened: Type.Integer(), lost: Type.Integer(), won: Type.Integer() }),
+        amount_earned: PerCurrency,
+      }),
+    ),
+  },
+  'A user’s payment history on Tranche, as client and as freelancer',
+)
+const ModeComparison = Obj({
+  payment_mode: OneOf('by_project', 'by_milestone'),
+  largest_at_risk: Minor,
+  review_cycles: Type.Integer(),
+  upfront: Minor,
+  reasons: Type.Array(Type.String()),
+})
+const PlanSchema = Obj(
+  {
+    object: Literal('plan'),
+    total: Minor,
+    currency: Type.String(),
+    payment_mode: PaymentMode,
+    trust_level: OneOf('new', 'building', 'established', 'cautious'),
+    thresholds: Type.Array(Obj({ level: Type.String(), rule: Type.String() })),
+    milestones: Type.Array(
+      Type.Object(
+        { title: Type.String(), amount: Minor, deposit: Type.Boolean(), entries: Type.Optional(Type.Integer()) },
+        { additionalProperties: false },
+      ),
+    ),
+    deposit_advice: Type.String(),
+    comparison: Obj({
+      recommended: OneOf('by_project', 'by_milestone'),
+      reasons: Type.Array(Type.String()),
+      by_project: ModeComparison,
+      by_milestone: ModeComparison,
+    }),
+    reasons: Type.Array(Type.String()),
+  },
+  'A milestone schedule that starts small with a new client, and by project against by milestone',
+)
+const VerificationSchema = Obj(
+  {
+    object: Literal('verification'),
+    ok: Type.Boolean(),
+    problems: Type.Array(Type.String()),
+    checked: Obj({
+      entries: Type.Integer(),
+      lines: Type.Integer(),
+      accounts: Type.Integer(),
+      milestones: Type.Integer(),
+      audit_records: Type.Integer(),
+    }),
+  },
+  'Every ledger invariant checked',
+)
+const RevenueSchema = Obj({ object: Literal('revenue'), currency: Type.String(), fees: Minor })
+const TestClockSchema = Obj({ object: Literal('test_clock'), now: Time }, 'The manual clock (TRANCHE_CLOCK=manual)')
+
 const List = (item: TSchema, url: string, description: string) =>
   Obj({ object: Literal('list'), data: Type.Array(item), has_more: Type.Boolean(), url: Literal(url) }, description)
 
@@ -347,6 +569,49 @@ export const RESPONSES: Record<string, Record<number, TSchema>> = {
   'POST /v1/disputes/:id/decide': { 200: DisputeSchema },
   'GET /v1/events': { 200: List(EventSchema, '/v1/events', 'A page of my events, newest first') },
   'GET /v1/events/:id': { 200: EventSchema },
+  'POST /v1/users': { 201: UserSchema },
+  'POST /v1/sessions': { 201: SessionSchema },
+  'DELETE /v1/sessions/current': {
+    200: Obj({ object: Literal('session'), deleted: Type.Literal(true) }, 'The session is ended'),
+  },
+  'GET /v1/me': { 200: UserSchema },
+  'PATCH /v1/me': { 200: UserSchema },
+  'POST /v1/api_keys': { 201: NewApiKeySchema },
+  'GET /v1/api_keys': { 200: List(ApiKeySchema, '/v1/api_keys', 'A page of my API keys, newest first') },
+  'DELETE /v1/api_keys/:id': { 200: Deleted('api_key', 'key') },
+  'GET /v1/balances': { 200: List(BalanceSchema, '/v1/balances', 'My balances, one per currency') },
+  'POST /v1/payouts': { 201: PayoutSchema },
+  'GET /v1/payouts': { 200: List(PayoutSchema, '/v1/payouts', 'A page of my payouts, newest first') },
+  'GET /v1/payouts/:id': { 200: PayoutSchema },
+  'GET /v1/statements': { 200: StatementSchema },
+  'GET /v1/ledger/entries': {
+    200: List(LedgerLineSchema, '/v1/ledger/entries', 'A page of the journal lines on my accounts, newest first'),
+  },
+  'POST /v1/webhook_endpoints': { 201: NewWebhookEndpointSchema },
+  'GET /v1/webhook_endpoints': {
+    200: List(WebhookEndpointSchema, '/v1/webhook_endpoints', 'A page of my webhook endpoints, newest first'),
+  },
+  'GET /v1/webhook_endpoints/:id': { 200: WebhookEndpointSchema },
+  'DELETE /v1/webhook_endpoints/:id': { 200: Deleted('webhook_endpoint', 'whe') },
+  'GET /v1/webhook_endpoints/:id/deliveries': {
+    200: Obj(
+      {
+        object: Literal('list'),
+        data: Type.Array(WebhookDeliverySchema),
+        has_more: Type.Boolean(),
+        url: Type.String(),
+      },
+      'A page of the endpoint’s delivery log, newest first',
+    ),
+  },
+  'POST /v1/webhook_deliveries/:id/retry': { 202: WebhookDeliverySchema },
+  'GET /v1/users/:id/reputation': { 200: ReputationSchema },
+  'POST /v1/plans': { 200: PlanSchema },
+  'GET /v1/admin/disputes': { 200: List(DisputeSchema, '/v1/admin/disputes', 'A page of disputes, for the admin') },
+  'GET /v1/admin/verify': { 200: VerificationSchema },
+  'GET /v1/admin/revenue': { 200: List(RevenueSchema, '/v1/admin/revenue', 'The platform’s fees, per currency') },
+  'GET /v1/test_clock': { 200: TestClockSchema },
+  'POST /v1/test_clock/advance': { 200: TestClockSchema },
 }
 
 /** The objects named in the document's `components.schemas`; the answers refer to them instead of repeating them. */
@@ -362,6 +627,9 @@ const NAMED: Record<string, TSchema> = {
   Amendment: AmendmentSchema,
   Event: EventSchema,
   Error: ErrorSchema,
+  User: UserSchema,
+  WebhookDelivery: WebhookDeliverySchema,
+  Payout: PayoutSchema,
 }
 const NAME_OF = new Map<unknown, string>(Object.entries(NAMED).map(([name, s]) => [s, name]))
 

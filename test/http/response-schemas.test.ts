@@ -7,7 +7,7 @@ import { Value } from 'typebox/value'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RESPONSES } from '../../src/http/response-schemas.ts'
 import { routesOf } from '../../src/http/security.ts'
-import { adminUser, startEnv, type TestEnv } from '../support/harness.ts'
+import { adminUser, call, startEnv, type TestEnv } from '../support/harness.ts'
 import { contract, get, offerTerms, ok, type Party, post, type Res, user } from './helpers.ts'
 
 describe('documented answers', () => {
@@ -32,9 +32,11 @@ describe('documented answers', () => {
     return res.body
   }
 
-  it('every documented route exists', () => {
+  it('every documented route exists, and every route of the API is documented', () => {
     const registered = new Set(routesOf(env.server).map((r) => `${r.method} ${r.url}`))
     expect(Object.keys(RESPONSES).filter((k) => !registered.has(k))).toEqual([])
+    const api = [...registered].filter((k) => k.includes(' /v1/') && !k.startsWith('HEAD '))
+    expect(api.filter((k) => !(k in RESPONSES))).toEqual([])
   })
 
   it('offers: open, counter, accept, decline, withdraw, read', async () => {
@@ -197,6 +199,94 @@ describe('documented answers', () => {
     )
     const events = documented(await get(env, f, '/v1/events?limit=100'), 'GET /v1/events')
     documented(await get(env, f, `/v1/events/${events.data[0].id}`), 'GET /v1/events/:id')
+  })
+
+  it('users, money, webhooks, trust and the admin', async () => {
+    const email = `doc-${Date.now()}@x.test`
+    const u = documented(
+      await post(env, undefined, '/v1/users', { email, password: 'password-123', name: 'Doc' }),
+      'POST /v1/users',
+      201,
+    )
+    const session = documented(
+      await post(env, undefined, '/v1/sessions', { email, password: 'password-123' }),
+      'POST /v1/sessions',
+      201,
+    )
+    const t = session.token as string
+    documented(await get(env, t, '/v1/me'), 'GET /v1/me')
+    documented(await call(env, 'PATCH', '/v1/me', { token: t, body: { name: 'Doc Two' } }), 'PATCH /v1/me')
+    const key = documented(await post(env, t, '/v1/api_keys', { name: 'ci' }), 'POST /v1/api_keys', 201)
+    documented(await get(env, t, '/v1/api_keys'), 'GET /v1/api_keys')
+    documented(await call(env, 'DELETE', `/v1/api_keys/${key.id}`, { token: t }), 'DELETE /v1/api_keys/:id')
+    const hook = documented(
+      await post(env, t, '/v1/webhook_endpoints', { url: 'https://example.com/hook', enabled_events: ['*'] }),
+      'POST /v1/webhook_endpoints',
+      201,
+    )
+    documented(await get(env, t, '/v1/webhook_endpoints'), 'GET /v1/webhook_endpoints')
+    documented(await get(env, t, `/v1/webhook_endpoints/${hook.id}`), 'GET /v1/webhook_endpoints/:id')
+
+    // money: a contract with this user as client, a milestone refunded to them, a payout of it
+    const f = await user(env)
+    const offer = ok(
+      await post(env, t, '/v1/offers', { role: 'client', counterparty_email: f.email, ...offerTerms({}, [10_000]) }),
+      201,
+    )
+    const accepted = ok(await post(env, f.token, `/v1/offers/${offer.id}/accept`, { revision: 1 }))
+    const ms = (await get(env, t, `/v1/contracts/${accepted.contract_id}`)).body.milestones[0].id
+    ok(await post(env, t, `/v1/milestones/${ms}/fund`))
+    ok(await post(env, f.token, `/v1/milestones/${ms}/refund`, { reason: 'cannot' }))
+    documented(await get(env, t, '/v1/balances'), 'GET /v1/balances')
+    const payout = documented(
+      await post(env, t, '/v1/payouts', { amount: 1_000, currency: 'USD' }),
+      'POST /v1/payouts',
+      201,
+    )
+    documented(await get(env, t, '/v1/payouts'), 'GET /v1/payouts')
+    documented(await get(env, t, `/v1/payouts/${payout.id}`), 'GET /v1/payouts/:id')
+    documented(await get(env, t, '/v1/statements?currency=USD'), 'GET /v1/statements')
+    documented(await get(env, t, '/v1/ledger/entries'), 'GET /v1/ledger/entries')
+    const log = documented(
+      await get(env, t, `/v1/webhook_endpoints/${hook.id}/deliveries`),
+      'GET /v1/webhook_endpoints/:id/deliveries',
+    )
+    documented(
+      await post(env, t, `/v1/webhook_deliveries/${log.data[0].id}/retry`),
+      'POST /v1/webhook_deliveries/:id/retry',
+      202,
+    )
+    documented(
+      await call(env, 'DELETE', `/v1/webhook_endpoints/${hook.id}`, { token: t }),
+      'DELETE /v1/webhook_endpoints/:id',
+    )
+
+    documented(await get(env, f.token, `/v1/users/${u.id}/reputation`), 'GET /v1/users/:id/reputation')
+    documented(
+      await post(env, f.token, '/v1/plans', {
+        total: 100_000,
+        currency: 'USD',
+        payment_mode: 'by_milestone',
+        counterparty_id: u.id,
+      }),
+      'POST /v1/plans',
+    )
+    documented(
+      await post(env, f.token, '/v1/plans', {
+        total: 100_000,
+        currency: 'USD',
+        payment_mode: 'by_entry',
+        entries: 40,
+        unit_price: 2_500,
+      }),
+      'POST /v1/plans',
+    )
+    documented(await get(env, admin.token, '/v1/admin/disputes?status=resolved'), 'GET /v1/admin/disputes')
+    documented(await get(env, admin.token, '/v1/admin/verify'), 'GET /v1/admin/verify')
+    documented(await get(env, admin.token, '/v1/admin/revenue'), 'GET /v1/admin/revenue')
+    documented(await get(env, admin.token, '/v1/test_clock'), 'GET /v1/test_clock')
+    documented(await post(env, admin.token, '/v1/test_clock/advance', { seconds: 60 }), 'POST /v1/test_clock/advance')
+    documented(await call(env, 'DELETE', '/v1/sessions/current', { token: t }), 'DELETE /v1/sessions/current')
   })
 
   it('every documented route was checked by a real answer', () => {

@@ -122,6 +122,9 @@ export function moneyRoutes(server: Server, app: App) {
   server.get(
     '/v1/ledger/entries',
     { config: auth, schema: { tags: ['money'], summary: 'Journal lines on my accounts', querystring: ListQuery } },
-    async (req) => myLedgerEntries(app, req.user!.id, page(req.query)),
+    async (req) => {
+      const lines = await myLedgerEntries(app, req.user!.id, page(req.query))
+      return list(lines.data, lines.has_more, '/v1/ledger/entries') // with its url, as every list
+    },
   )
 }

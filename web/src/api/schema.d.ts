@@ -133,6 +133,22 @@ export interface paths {
             'application/json': components['schemas']['Error']
           }
         }
+        /** @description A page of disputes, for the admin */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              data: components['schemas']['Dispute'][]
+              has_more: boolean
+              /** @enum {string} */
+              object: 'list'
+              /** @enum {string} */
+              url: '/v1/admin/disputes'
+            }
+          }
+        }
       }
     }
     put?: never
@@ -169,6 +185,28 @@ export interface paths {
             'application/json': components['schemas']['Error']
           }
         }
+        /** @description The platform’s fees, per currency */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              data: {
+                currency: string
+                /** @description minor units of the currency */
+                fees: number
+                /** @enum {string} */
+                object: 'revenue'
+              }[]
+              has_more: boolean
+              /** @enum {string} */
+              object: 'list'
+              /** @enum {string} */
+              url: '/v1/admin/revenue'
+            }
+          }
+        }
       }
     }
     put?: never
@@ -203,6 +241,27 @@ export interface paths {
           }
           content: {
             'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description Every ledger invariant checked */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              checked: {
+                accounts: number
+                audit_records: number
+                entries: number
+                lines: number
+                milestones: number
+              }
+              /** @enum {string} */
+              object: 'verification'
+              ok: boolean
+              problems: string[]
+            }
           }
         }
       }
@@ -451,6 +510,34 @@ export interface paths {
             'application/json': components['schemas']['Error']
           }
         }
+        /** @description A page of my API keys, newest first */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              data: {
+                /**
+                 * Format: date-time
+                 * @description ISO 8601, UTC
+                 */
+                created_at: string
+                /** @description key_… */
+                id: string
+                last4: string
+                name: string
+                /** @enum {string} */
+                object: 'api_key'
+              }[]
+              has_more: boolean
+              /** @enum {string} */
+              object: 'list'
+              /** @enum {string} */
+              url: '/v1/api_keys'
+            }
+          }
+        }
       }
     }
     put?: never
@@ -477,6 +564,28 @@ export interface paths {
           }
           content: {
             'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A new API key with its secret, shown this once */
+        201: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              /**
+               * Format: date-time
+               * @description ISO 8601, UTC
+               */
+              created_at: string
+              /** @description key_… */
+              id: string
+              last4: string
+              name: string
+              /** @enum {string} */
+              object: 'api_key'
+              secret: string | null
+            }
           }
         }
       }
@@ -518,6 +627,22 @@ export interface paths {
             'application/json': components['schemas']['Error']
           }
         }
+        /** @description The api_key is deleted */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              /** @enum {boolean} */
+              deleted: true
+              /** @description key_… */
+              id: string
+              /** @enum {string} */
+              object: 'api_key'
+            }
+          }
+        }
       }
     }
     options?: never
@@ -549,6 +674,30 @@ export interface paths {
           }
           content: {
             'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description My balances, one per currency */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              data: {
+                /** @description minor units of the currency */
+                available: number
+                currency: string
+                /** @enum {string} */
+                object: 'balance'
+                /** @description released earnings on the 5-day hold (minor units) */
+                pending: number
+              }[]
+              has_more: boolean
+              /** @enum {string} */
+              object: 'list'
+              /** @enum {string} */
+              url: '/v1/balances'
+            }
           }
         }
       }
@@ -1258,6 +1407,41 @@ export interface paths {
             'application/json': components['schemas']['Error']
           }
         }
+        /** @description A page of the journal lines on my accounts, newest first */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              data: {
+                account: 'available' | 'pending'
+                /** @description signed, minor units */
+                amount: number
+                contract_id: string | null
+                /**
+                 * Format: date-time
+                 * @description ISO 8601, UTC
+                 */
+                created_at: string
+                currency: string
+                description: string
+                entry_id: string
+                /** @description jel_… */
+                id: string
+                kind: string
+                milestone_id: string | null
+                /** @enum {string} */
+                object: 'ledger_line'
+              }[]
+              has_more: boolean
+              /** @enum {string} */
+              object: 'list'
+              /** @enum {string} */
+              url: '/v1/ledger/entries'
+            }
+          }
+        }
       }
     }
     put?: never
@@ -1294,6 +1478,15 @@ export interface paths {
             'application/json': components['schemas']['Error']
           }
         }
+        /** @description A user: client on some contracts, freelancer on others */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['User']
+          }
+        }
       }
     }
     put?: never
@@ -1325,6 +1518,15 @@ export interface paths {
           }
           content: {
             'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A user: client on some contracts, freelancer on others */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['User']
           }
         }
       }
@@ -2187,6 +2389,22 @@ export interface paths {
             'application/json': components['schemas']['Error']
           }
         }
+        /** @description A page of my payouts, newest first */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              data: components['schemas']['Payout'][]
+              has_more: boolean
+              /** @enum {string} */
+              object: 'list'
+              /** @enum {string} */
+              url: '/v1/payouts'
+            }
+          }
+        }
       }
     }
     put?: never
@@ -2216,6 +2434,15 @@ export interface paths {
           }
           content: {
             'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description Money paid out of the available balance through the payment rail */
+        201: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Payout']
           }
         }
       }
@@ -2252,6 +2479,15 @@ export interface paths {
           }
           content: {
             'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description Money paid out of the available balance through the payment rail */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Payout']
           }
         }
       }
@@ -2305,6 +2541,58 @@ export interface paths {
           }
           content: {
             'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A milestone schedule that starts small with a new client, and by project against by milestone */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              comparison: {
+                by_milestone: {
+                  /** @description minor units of the currency */
+                  largest_at_risk: number
+                  payment_mode: 'by_project' | 'by_milestone'
+                  reasons: string[]
+                  review_cycles: number
+                  /** @description minor units of the currency */
+                  upfront: number
+                }
+                by_project: {
+                  /** @description minor units of the currency */
+                  largest_at_risk: number
+                  payment_mode: 'by_project' | 'by_milestone'
+                  reasons: string[]
+                  review_cycles: number
+                  /** @description minor units of the currency */
+                  upfront: number
+                }
+                reasons: string[]
+                recommended: 'by_project' | 'by_milestone'
+              }
+              currency: string
+              deposit_advice: string
+              milestones: {
+                /** @description minor units of the currency */
+                amount: number
+                deposit: boolean
+                entries?: number
+                title: string
+              }[]
+              /** @enum {string} */
+              object: 'plan'
+              payment_mode: 'by_project' | 'by_milestone' | 'by_entry'
+              reasons: string[]
+              thresholds: {
+                level: string
+                rule: string
+              }[]
+              /** @description minor units of the currency */
+              total: number
+              trust_level: 'new' | 'building' | 'established' | 'cautious'
+            }
           }
         }
       }
@@ -2503,6 +2791,26 @@ export interface paths {
             'application/json': components['schemas']['Error']
           }
         }
+        /** @description A session: its token authenticates requests until it expires or you log out */
+        201: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              /**
+               * Format: date-time
+               * @description ISO 8601, UTC
+               */
+              expires_at: string
+              /** @enum {string} */
+              object: 'session'
+              /** @description Authorization: Bearer <token> */
+              token: string
+              user: components['schemas']['User']
+            }
+          }
+        }
       }
     }
     delete?: never
@@ -2538,6 +2846,20 @@ export interface paths {
           }
           content: {
             'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description The session is ended */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              /** @enum {boolean} */
+              deleted: true
+              /** @enum {string} */
+              object: 'session'
+            }
           }
         }
       }
@@ -2580,6 +2902,42 @@ export interface paths {
             'application/json': components['schemas']['Error']
           }
         }
+        /** @description The lines of one of my accounts with running balances, oldest first (CSV with format=csv) */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              account: 'available' | 'pending'
+              closing_balance: number
+              currency: string
+              data: {
+                /** @description signed, minor units */
+                amount: number
+                /** @description the running balance after this line */
+                balance: number
+                contract_id: string | null
+                /**
+                 * Format: date-time
+                 * @description ISO 8601, UTC
+                 */
+                date: string
+                description: string
+                entry_id: string
+                kind: string
+                milestone_id: string | null
+              }[]
+              from: string | null
+              /** @enum {boolean} */
+              has_more: false
+              /** @enum {string} */
+              object: 'statement'
+              opening_balance: number
+              to: string | null
+            }
+          }
+        }
       }
     }
     put?: never
@@ -2614,6 +2972,23 @@ export interface paths {
           }
           content: {
             'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description The manual clock (TRANCHE_CLOCK=manual) */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              /**
+               * Format: date-time
+               * @description ISO 8601, UTC
+               */
+              now: string
+              /** @enum {string} */
+              object: 'test_clock'
+            }
           }
         }
       }
@@ -2658,6 +3033,23 @@ export interface paths {
           }
           content: {
             'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description The manual clock (TRANCHE_CLOCK=manual) */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              /**
+               * Format: date-time
+               * @description ISO 8601, UTC
+               */
+              now: string
+              /** @enum {string} */
+              object: 'test_clock'
+            }
           }
         }
       }
@@ -2705,6 +3097,15 @@ export interface paths {
             'application/json': components['schemas']['Error']
           }
         }
+        /** @description A user: client on some contracts, freelancer on others */
+        201: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['User']
+          }
+        }
       }
     }
     delete?: never
@@ -2739,6 +3140,57 @@ export interface paths {
           }
           content: {
             'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A user’s payment history on Tranche, as client and as freelancer */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              as_client: {
+                amount_funded: {
+                  /** @description minor units of the currency */
+                  amount: number
+                  currency: string
+                }[]
+                /** @description released only because the client stayed silent */
+                auto_released: number
+                disputes: {
+                  by_agreement: number
+                  by_arbitration: number
+                  by_default: number
+                  lost: number
+                  opened: number
+                  won: number
+                }
+                median_hours_to_release: number | null
+                milestones_funded: number
+                refund_requests: number
+                released_on_review: number
+              } | null
+              as_freelancer: {
+                amount_earned: {
+                  /** @description minor units of the currency */
+                  amount: number
+                  currency: string
+                }[]
+                disputes: {
+                  lost: number
+                  opened: number
+                  won: number
+                }
+                milestones_released: number
+                submitted_before_due_share: number | null
+              } | null
+              has_history: boolean
+              /** @enum {string} */
+              object: 'reputation'
+              summary: string
+              /** @description usr_… */
+              user_id: string
+            }
           }
         }
       }
@@ -2785,6 +3237,15 @@ export interface paths {
             'application/json': components['schemas']['Error']
           }
         }
+        /** @description One event sent (or to be sent) to one endpoint */
+        202: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['WebhookDelivery']
+          }
+        }
       }
     }
     delete?: never
@@ -2821,6 +3282,35 @@ export interface paths {
           }
           content: {
             'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A page of my webhook endpoints, newest first */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              data: {
+                /**
+                 * Format: date-time
+                 * @description ISO 8601, UTC
+                 */
+                created_at: string
+                enabled: boolean
+                enabled_events: string[]
+                /** @description whe_… */
+                id: string
+                /** @enum {string} */
+                object: 'webhook_endpoint'
+                url: string
+              }[]
+              has_more: boolean
+              /** @enum {string} */
+              object: 'list'
+              /** @enum {string} */
+              url: '/v1/webhook_endpoints'
+            }
           }
         }
       }
@@ -2895,6 +3385,29 @@ export interface paths {
             'application/json': components['schemas']['Error']
           }
         }
+        /** @description A new webhook endpoint with its signing secret, shown this once */
+        201: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              /**
+               * Format: date-time
+               * @description ISO 8601, UTC
+               */
+              created_at: string
+              enabled: boolean
+              enabled_events: string[]
+              /** @description whe_… */
+              id: string
+              /** @enum {string} */
+              object: 'webhook_endpoint'
+              secret: string | null
+              url: string
+            }
+          }
+        }
       }
     }
     delete?: never
@@ -2931,6 +3444,28 @@ export interface paths {
             'application/json': components['schemas']['Error']
           }
         }
+        /** @description Where your events are POSTed, signed */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              /**
+               * Format: date-time
+               * @description ISO 8601, UTC
+               */
+              created_at: string
+              enabled: boolean
+              enabled_events: string[]
+              /** @description whe_… */
+              id: string
+              /** @enum {string} */
+              object: 'webhook_endpoint'
+              url: string
+            }
+          }
+        }
       }
     }
     put?: never
@@ -2954,6 +3489,22 @@ export interface paths {
           }
           content: {
             'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description The webhook_endpoint is deleted */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              /** @enum {boolean} */
+              deleted: true
+              /** @description whe_… */
+              id: string
+              /** @enum {string} */
+              object: 'webhook_endpoint'
+            }
           }
         }
       }
@@ -2993,6 +3544,21 @@ export interface paths {
           }
           content: {
             'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A page of the endpoint’s delivery log, newest first */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              data: components['schemas']['WebhookDelivery'][]
+              has_more: boolean
+              /** @enum {string} */
+              object: 'list'
+              url: string
+            }
           }
         }
       }
@@ -3506,6 +4072,24 @@ export interface components {
        */
       updated_at: string
     }
+    /** @description Money paid out of the available balance through the payment rail */
+    Payout: {
+      /** @description minor units of the currency */
+      amount: number
+      /**
+       * Format: date-time
+       * @description ISO 8601, UTC
+       */
+      created_at: string
+      currency: string
+      /** @description pay_… */
+      id: string
+      /** @constant */
+      object: 'payout'
+      status: string
+      /** @description usr_… */
+      user_id: string
+    }
     /** @description A request to refund the rest of a milestone’s escrow; the freelancer has 7 days, silence refunds */
     RefundRequest: {
       /** @description minor units of the currency */
@@ -3555,6 +4139,45 @@ export interface components {
       total: number
       unit_name: string | null
       unit_price: number | null
+    }
+    /** @description A user: client on some contracts, freelancer on others */
+    User: {
+      /**
+       * Format: date-time
+       * @description ISO 8601, UTC
+       */
+      created_at: string
+      email: string
+      /** @description usr_… */
+      id: string
+      is_admin: boolean
+      name: string
+      /** @constant */
+      object: 'user'
+      /** @description IANA name; deadlines are shown in it */
+      time_zone: string
+    }
+    /** @description One event sent (or to be sent) to one endpoint */
+    WebhookDelivery: {
+      attempts: number
+      /**
+       * Format: date-time
+       * @description ISO 8601, UTC
+       */
+      created_at: string
+      delivered_at: string | null
+      /** @description whe_… */
+      endpoint_id: string
+      /** @description evt_… */
+      event_id: string
+      /** @description whd_… */
+      id: string
+      last_error: string | null
+      last_response_status: number | null
+      next_attempt_at: string | null
+      /** @constant */
+      object: 'webhook_delivery'
+      status: 'pending' | 'delivered' | 'failed'
     }
   }
   responses: never

@@ -1,7 +1,7 @@
 /**
  * Response types of the API, derived from the server's own presenters (type-only imports: nothing of the server is
- * bundled). The OpenAPI document describes the answers of the escrow routes too (`http/response-schemas.ts`, tested
- * against real answers), but not every route's.
+ * bundled). The OpenAPI document describes the answers too (`http/response-schemas.ts`, tested against real
+ * answers); the presenters stay the source, and these types follow them without a regeneration step.
  */
 
 import type { createApiKey, listApiKeys, login, presentUser } from '../../../src/app/accounts.ts'
