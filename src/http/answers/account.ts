@@ -1,7 +1,7 @@
 /** The answers' other objects: users, sessions, API keys, money, webhooks, trust, the admin's, the test clock. */
 import { type TSchema, Type } from 'typebox'
 import { PaymentMode } from './escrow.ts'
-import { Id, Literal, Minor, Null, Obj, OneOf, Time } from './kit.ts'
+import { Currency, Id, Literal, Minor, Null, Obj, OneOf, Time } from './kit.ts'
 
 export const UserSchema = Obj(
   {
@@ -48,7 +48,7 @@ export const Deleted = (object: string, prefix: string) =>
 export const BalanceSchema = Obj(
   {
     object: Literal('balance'),
-    currency: Type.String(),
+    currency: Currency,
     available: Minor,
     pending: Type.Integer({ description: 'released earnings on the 5-day hold (minor units)' }),
   },
@@ -59,7 +59,7 @@ export const PayoutSchema = Obj(
     id: Id('pay'),
     object: Literal('payout'),
     user_id: Id('usr'),
-    currency: Type.String(),
+    currency: Currency,
     amount: Minor,
     status: Type.String(),
     created_at: Time,
@@ -70,7 +70,7 @@ export const StatementSchema = Obj(
   {
     object: Literal('statement'),
     account: OneOf('available', 'pending'),
-    currency: Type.String(),
+    currency: Currency,
     from: Null(Time),
     to: Null(Time),
     opening_balance: Type.Integer(),
@@ -96,7 +96,7 @@ export const LedgerLineSchema = Obj({
   object: Literal('ledger_line'),
   entry_id: Type.String(),
   account: OneOf('available', 'pending'),
-  currency: Type.String(),
+  currency: Currency,
   amount: Type.Integer({ description: 'signed, minor units' }),
   kind: Type.String(),
   description: Type.String(),
@@ -138,7 +138,7 @@ export const WebhookDeliverySchema = Obj(
   'One event sent (or to be sent) to one endpoint',
 )
 
-export const PerCurrency = Type.Array(Obj({ currency: Type.String(), amount: Minor }))
+export const PerCurrency = Type.Array(Obj({ currency: Currency, amount: Minor }))
 export const ReputationSchema = Obj(
   {
     object: Literal('reputation'),
@@ -185,7 +185,7 @@ export const PlanSchema = Obj(
   {
     object: Literal('plan'),
     total: Minor,
-    currency: Type.String(),
+    currency: Currency,
     payment_mode: PaymentMode,
     trust_level: OneOf('new', 'building', 'established', 'cautious'),
     thresholds: Type.Array(Obj({ level: Type.String(), rule: Type.String() })),
@@ -221,7 +221,7 @@ export const VerificationSchema = Obj(
   },
   'Every ledger invariant checked',
 )
-export const RevenueSchema = Obj({ object: Literal('revenue'), currency: Type.String(), fees: Minor })
+export const RevenueSchema = Obj({ object: Literal('revenue'), currency: Currency, fees: Minor })
 export const TestClockSchema = Obj(
   { object: Literal('test_clock'), now: Time },
   'The manual clock (TRANCHE_CLOCK=manual)',

@@ -1,7 +1,7 @@
 /** The answers' escrow objects: offer, contract, milestone, refund request, dispute, amendment, event; the error. */
 import { Type } from 'typebox'
 import { EVENT_TYPES } from '../../domain/types.ts'
-import { Day, Id, Literal, Minor, Null, Obj, OneOf, Time } from './kit.ts'
+import { Currency, Day, Id, Literal, Minor, Null, Obj, OneOf, Time } from './kit.ts'
 
 export const Party = Obj({ id: Id('usr'), name: Type.String(), email: Type.String() })
 export const Parties = Obj(
@@ -14,7 +14,7 @@ export const PaymentMode = OneOf('by_project', 'by_milestone', 'by_entry')
 export const TermsSchema = Obj({
   title: Type.String(),
   description: Type.String(),
-  currency: Type.String(),
+  currency: Currency,
   payment_mode: PaymentMode,
   review_days: Type.Integer(),
   revision_limit: Type.Integer(),
@@ -62,7 +62,7 @@ export const MilestoneSchema = Obj(
     description: Type.String(),
     acceptance_criteria: Type.String(),
     amount: Minor,
-    currency: Type.String(),
+    currency: Currency,
     due_date: Null(Day),
     deposit: Type.Boolean(),
     entries: Null(Type.Integer({ description: 'by_entry: the units of work it covers' })),
@@ -111,7 +111,7 @@ export const RefundRequestSchema = Obj(
     milestone_id: Id('ms'),
     milestone_title: Null(Type.String()),
     amount: Minor,
-    currency: Type.String(),
+    currency: Currency,
     reason: Type.String(),
     source: OneOf('client', 'partial_approve', 'contract_end', 'dormancy'),
     status: OneOf('open', 'accepted', 'declined', 'expired'),
@@ -132,7 +132,7 @@ export const DisputeSchema = Obj(
     opener_role: OneOf('client', 'freelancer'),
     reason: Type.String(),
     status: OneOf('awaiting_response', 'negotiation', 'arbitration', 'resolved'),
-    currency: Type.String(),
+    currency: Currency,
     escrow_amount: Minor,
     proposals: Type.Array(
       Obj({
@@ -208,7 +208,7 @@ export const contractProps = {
   freelancer_id: Id('usr'),
   title: Type.String(),
   description: Type.String(),
-  currency: Type.String(),
+  currency: Currency,
   payment_mode: PaymentMode,
   review_days: Type.Integer(),
   revision_limit: Type.Integer(),
@@ -230,7 +230,7 @@ export const contractProps = {
   }),
   exposure: Obj(
     {
-      currency: Type.String(),
+      currency: Currency,
       freelancer: Obj({
         submitted_awaiting_release: Minor,
         unfunded_pending: Minor,

@@ -193,8 +193,15 @@ export interface paths {
           content: {
             'application/json': {
               data: {
+                /**
+                 * @description ISO 4217, upper case
+                 * @example USD
+                 */
                 currency: string
-                /** @description minor units of the currency */
+                /**
+                 * @description minor units of the currency
+                 * @example 50000
+                 */
                 fees: number
                 /** @enum {string} */
                 object: 'revenue'
@@ -521,9 +528,13 @@ export interface paths {
                 /**
                  * Format: date-time
                  * @description ISO 8601, UTC
+                 * @example 2026-11-26T21:30:07.500Z
                  */
                 created_at: string
-                /** @description key_… */
+                /**
+                 * @description key_…
+                 * @example key_0Vc7KFKFcfT4nhWYQzCy
+                 */
                 id: string
                 last4: string
                 name: string
@@ -576,9 +587,13 @@ export interface paths {
               /**
                * Format: date-time
                * @description ISO 8601, UTC
+               * @example 2026-11-26T21:30:07.500Z
                */
               created_at: string
-              /** @description key_… */
+              /**
+               * @description key_…
+               * @example key_0Vc7KFKFcfT4nhWYQzCy
+               */
               id: string
               last4: string
               name: string
@@ -636,7 +651,10 @@ export interface paths {
             'application/json': {
               /** @enum {boolean} */
               deleted: true
-              /** @description key_… */
+              /**
+               * @description key_…
+               * @example key_0Vc7KFKFcfT4nhWYQzCy
+               */
               id: string
               /** @enum {string} */
               object: 'api_key'
@@ -684,8 +702,15 @@ export interface paths {
           content: {
             'application/json': {
               data: {
-                /** @description minor units of the currency */
+                /**
+                 * @description minor units of the currency
+                 * @example 50000
+                 */
                 available: number
+                /**
+                 * @description ISO 4217, upper case
+                 * @example USD
+                 */
                 currency: string
                 /** @enum {string} */
                 object: 'balance'
@@ -1422,8 +1447,13 @@ export interface paths {
                 /**
                  * Format: date-time
                  * @description ISO 8601, UTC
+                 * @example 2026-11-26T21:30:07.500Z
                  */
                 created_at: string
+                /**
+                 * @description ISO 4217, upper case
+                 * @example USD
+                 */
                 currency: string
                 description: string
                 entry_id: string
@@ -2552,30 +2582,49 @@ export interface paths {
             'application/json': {
               comparison: {
                 by_milestone: {
-                  /** @description minor units of the currency */
+                  /**
+                   * @description minor units of the currency
+                   * @example 50000
+                   */
                   largest_at_risk: number
                   payment_mode: 'by_project' | 'by_milestone'
                   reasons: string[]
                   review_cycles: number
-                  /** @description minor units of the currency */
+                  /**
+                   * @description minor units of the currency
+                   * @example 50000
+                   */
                   upfront: number
                 }
                 by_project: {
-                  /** @description minor units of the currency */
+                  /**
+                   * @description minor units of the currency
+                   * @example 50000
+                   */
                   largest_at_risk: number
                   payment_mode: 'by_project' | 'by_milestone'
                   reasons: string[]
                   review_cycles: number
-                  /** @description minor units of the currency */
+                  /**
+                   * @description minor units of the currency
+                   * @example 50000
+                   */
                   upfront: number
                 }
                 reasons: string[]
                 recommended: 'by_project' | 'by_milestone'
               }
+              /**
+               * @description ISO 4217, upper case
+               * @example USD
+               */
               currency: string
               deposit_advice: string
               milestones: {
-                /** @description minor units of the currency */
+                /**
+                 * @description minor units of the currency
+                 * @example 50000
+                 */
                 amount: number
                 deposit: boolean
                 entries?: number
@@ -2589,7 +2638,10 @@ export interface paths {
                 level: string
                 rule: string
               }[]
-              /** @description minor units of the currency */
+              /**
+               * @description minor units of the currency
+               * @example 50000
+               */
               total: number
               trust_level: 'new' | 'building' | 'established' | 'cautious'
             }
@@ -2801,6 +2853,7 @@ export interface paths {
               /**
                * Format: date-time
                * @description ISO 8601, UTC
+               * @example 2026-11-26T21:30:07.500Z
                */
               expires_at: string
               /** @enum {string} */
@@ -2911,6 +2964,10 @@ export interface paths {
             'application/json': {
               account: 'available' | 'pending'
               closing_balance: number
+              /**
+               * @description ISO 4217, upper case
+               * @example USD
+               */
               currency: string
               data: {
                 /** @description signed, minor units */
@@ -2921,6 +2978,7 @@ export interface paths {
                 /**
                  * Format: date-time
                  * @description ISO 8601, UTC
+                 * @example 2026-11-26T21:30:07.500Z
                  */
                 date: string
                 description: string
@@ -2984,6 +3042,7 @@ export interface paths {
               /**
                * Format: date-time
                * @description ISO 8601, UTC
+               * @example 2026-11-26T21:30:07.500Z
                */
               now: string
               /** @enum {string} */
@@ -3045,6 +3104,7 @@ export interface paths {
               /**
                * Format: date-time
                * @description ISO 8601, UTC
+               * @example 2026-11-26T21:30:07.500Z
                */
               now: string
               /** @enum {string} */
@@ -3151,8 +3211,15 @@ export interface paths {
             'application/json': {
               as_client: {
                 amount_funded: {
-                  /** @description minor units of the currency */
+                  /**
+                   * @description minor units of the currency
+                   * @example 50000
+                   */
                   amount: number
+                  /**
+                   * @description ISO 4217, upper case
+                   * @example USD
+                   */
                   currency: string
                 }[]
                 /** @description released only because the client stayed silent */
@@ -3172,8 +3239,15 @@ export interface paths {
               } | null
               as_freelancer: {
                 amount_earned: {
-                  /** @description minor units of the currency */
+                  /**
+                   * @description minor units of the currency
+                   * @example 50000
+                   */
                   amount: number
+                  /**
+                   * @description ISO 4217, upper case
+                   * @example USD
+                   */
                   currency: string
                 }[]
                 disputes: {
@@ -3188,7 +3262,10 @@ export interface paths {
               /** @enum {string} */
               object: 'reputation'
               summary: string
-              /** @description usr_… */
+              /**
+               * @description usr_…
+               * @example usr_0Vc7KFKFcfT4nhWYQzCy
+               */
               user_id: string
             }
           }
@@ -3295,11 +3372,15 @@ export interface paths {
                 /**
                  * Format: date-time
                  * @description ISO 8601, UTC
+                 * @example 2026-11-26T21:30:07.500Z
                  */
                 created_at: string
                 enabled: boolean
                 enabled_events: string[]
-                /** @description whe_… */
+                /**
+                 * @description whe_…
+                 * @example whe_0Vc7KFKFcfT4nhWYQzCy
+                 */
                 id: string
                 /** @enum {string} */
                 object: 'webhook_endpoint'
@@ -3395,11 +3476,15 @@ export interface paths {
               /**
                * Format: date-time
                * @description ISO 8601, UTC
+               * @example 2026-11-26T21:30:07.500Z
                */
               created_at: string
               enabled: boolean
               enabled_events: string[]
-              /** @description whe_… */
+              /**
+               * @description whe_…
+               * @example whe_0Vc7KFKFcfT4nhWYQzCy
+               */
               id: string
               /** @enum {string} */
               object: 'webhook_endpoint'
@@ -3454,11 +3539,15 @@ export interface paths {
               /**
                * Format: date-time
                * @description ISO 8601, UTC
+               * @example 2026-11-26T21:30:07.500Z
                */
               created_at: string
               enabled: boolean
               enabled_events: string[]
-              /** @description whe_… */
+              /**
+               * @description whe_…
+               * @example whe_0Vc7KFKFcfT4nhWYQzCy
+               */
               id: string
               /** @enum {string} */
               object: 'webhook_endpoint'
@@ -3500,7 +3589,10 @@ export interface paths {
             'application/json': {
               /** @enum {boolean} */
               deleted: true
-              /** @description whe_… */
+              /**
+               * @description whe_…
+               * @example whe_0Vc7KFKFcfT4nhWYQzCy
+               */
               id: string
               /** @enum {string} */
               object: 'webhook_endpoint'
@@ -3579,37 +3671,56 @@ export interface components {
     Amendment: {
       add: {
         acceptance_criteria: string
-        /** @description minor units of the currency */
+        /**
+         * @description minor units of the currency
+         * @example 50000
+         */
         amount: number
         description: string
         due_date: string | null
         entries: number | null
         title: string
       }[]
-      /** @description ctr_… */
+      /**
+       * @description ctr_…
+       * @example ctr_0Vc7KFKFcfT4nhWYQzCy
+       */
       contract_id: string
       /**
        * Format: date-time
        * @description ISO 8601, UTC
+       * @example 2026-11-26T21:30:07.500Z
        */
       created_at: string
       decided_at: string | null
       edit: {
         acceptance_criteria?: string
-        /** @description minor units of the currency */
+        /**
+         * @description minor units of the currency
+         * @example 50000
+         */
         amount?: number
         description?: string
         due_date?: string | null
         entries?: number | null
-        /** @description ms_… */
+        /**
+         * @description ms_…
+         * @example ms_0Vc7KFKFcfT4nhWYQzCy
+         */
         milestone_id: string
         title?: string
       }[]
-      /** @description amd_… */
+      /**
+       * @description amd_…
+       * @example amd_0Vc7KFKFcfT4nhWYQzCy
+       */
       id: string
       /** @constant */
       object: 'amendment'
-      /** @description usr_… */
+      /**
+       * @description usr_…
+       * @example usr_0Vc7KFKFcfT4nhWYQzCy
+       */
       proposed_by: string
       remove: string[]
       status: 'proposed' | 'accepted' | 'rejected' | 'withdrawn'
@@ -3618,13 +3729,21 @@ export interface components {
     Contract: {
       amendments: components['schemas']['Amendment'][]
       client_fee_bps: number
-      /** @description usr_… */
+      /**
+       * @description usr_…
+       * @example usr_0Vc7KFKFcfT4nhWYQzCy
+       */
       client_id: string
       /**
        * Format: date-time
        * @description ISO 8601, UTC
+       * @example 2026-11-26T21:30:07.500Z
        */
       created_at: string
+      /**
+       * @description ISO 4217, upper case
+       * @example USD
+       */
       currency: string
       description: string
       disputes: components['schemas']['Dispute'][]
@@ -3632,31 +3751,59 @@ export interface components {
       /** @description What is at risk now, for each side */
       exposure: {
         client: {
-          /** @description minor units of the currency */
+          /**
+           * @description minor units of the currency
+           * @example 50000
+           */
           escrow_awaiting_review: number
-          /** @description minor units of the currency */
+          /**
+           * @description minor units of the currency
+           * @example 50000
+           */
           in_escrow: number
           next_auto_release_at: string | null
         }
+        /**
+         * @description ISO 4217, upper case
+         * @example USD
+         */
         currency: string
         freelancer: {
-          /** @description minor units of the currency */
+          /**
+           * @description minor units of the currency
+           * @example 50000
+           */
           protected_in_escrow: number
-          /** @description minor units of the currency */
+          /**
+           * @description minor units of the currency
+           * @example 50000
+           */
           submitted_awaiting_release: number
           unfunded_milestones: number
-          /** @description minor units of the currency */
+          /**
+           * @description minor units of the currency
+           * @example 50000
+           */
           unfunded_pending: number
         }
       }
-      /** @description usr_… */
+      /**
+       * @description usr_…
+       * @example usr_0Vc7KFKFcfT4nhWYQzCy
+       */
       freelancer_id: string
-      /** @description ctr_… */
+      /**
+       * @description ctr_…
+       * @example ctr_0Vc7KFKFcfT4nhWYQzCy
+       */
       id: string
       milestones: components['schemas']['Milestone'][]
       /** @constant */
       object: 'contract'
-      /** @description off_… */
+      /**
+       * @description off_…
+       * @example off_0Vc7KFKFcfT4nhWYQzCy
+       */
       offer_id: string
       payment_mode: 'by_project' | 'by_milestone' | 'by_entry'
       refund_requests: components['schemas']['RefundRequest'][]
@@ -3666,17 +3813,35 @@ export interface components {
       status: 'active' | 'completed' | 'ended'
       title: string
       totals: {
-        /** @description minor units of the currency */
+        /**
+         * @description minor units of the currency
+         * @example 50000
+         */
         amount: number
-        /** @description minor units of the currency */
+        /**
+         * @description minor units of the currency
+         * @example 50000
+         */
         bonus: number
-        /** @description minor units of the currency */
+        /**
+         * @description minor units of the currency
+         * @example 50000
+         */
         funded: number
-        /** @description minor units of the currency */
+        /**
+         * @description minor units of the currency
+         * @example 50000
+         */
         in_escrow: number
-        /** @description minor units of the currency */
+        /**
+         * @description minor units of the currency
+         * @example 50000
+         */
         refunded: number
-        /** @description minor units of the currency */
+        /**
+         * @description minor units of the currency
+         * @example 50000
+         */
         released: number
       }
       unit_name: string | null
@@ -3686,13 +3851,21 @@ export interface components {
     ContractWithParties: {
       amendments: components['schemas']['Amendment'][]
       client_fee_bps: number
-      /** @description usr_… */
+      /**
+       * @description usr_…
+       * @example usr_0Vc7KFKFcfT4nhWYQzCy
+       */
       client_id: string
       /**
        * Format: date-time
        * @description ISO 8601, UTC
+       * @example 2026-11-26T21:30:07.500Z
        */
       created_at: string
+      /**
+       * @description ISO 4217, upper case
+       * @example USD
+       */
       currency: string
       description: string
       disputes: components['schemas']['Dispute'][]
@@ -3700,43 +3873,77 @@ export interface components {
       /** @description What is at risk now, for each side */
       exposure: {
         client: {
-          /** @description minor units of the currency */
+          /**
+           * @description minor units of the currency
+           * @example 50000
+           */
           escrow_awaiting_review: number
-          /** @description minor units of the currency */
+          /**
+           * @description minor units of the currency
+           * @example 50000
+           */
           in_escrow: number
           next_auto_release_at: string | null
         }
+        /**
+         * @description ISO 4217, upper case
+         * @example USD
+         */
         currency: string
         freelancer: {
-          /** @description minor units of the currency */
+          /**
+           * @description minor units of the currency
+           * @example 50000
+           */
           protected_in_escrow: number
-          /** @description minor units of the currency */
+          /**
+           * @description minor units of the currency
+           * @example 50000
+           */
           submitted_awaiting_release: number
           unfunded_milestones: number
-          /** @description minor units of the currency */
+          /**
+           * @description minor units of the currency
+           * @example 50000
+           */
           unfunded_pending: number
         }
       }
-      /** @description usr_… */
+      /**
+       * @description usr_…
+       * @example usr_0Vc7KFKFcfT4nhWYQzCy
+       */
       freelancer_id: string
-      /** @description ctr_… */
+      /**
+       * @description ctr_…
+       * @example ctr_0Vc7KFKFcfT4nhWYQzCy
+       */
       id: string
       milestones: components['schemas']['Milestone'][]
       /** @constant */
       object: 'contract'
-      /** @description off_… */
+      /**
+       * @description off_…
+       * @example off_0Vc7KFKFcfT4nhWYQzCy
+       */
       offer_id: string
       /** @description The client and the freelancer as their profiles read now (reads only; commands and events carry the ids) */
       parties: {
         client: {
           email: string
-          /** @description usr_… */
+          /**
+           * @description usr_…
+           * @example usr_0Vc7KFKFcfT4nhWYQzCy
+           */
           id: string
           name: string
         }
         freelancer: {
           email: string
-          /** @description usr_… */
+          /**
+           * @description usr_…
+           * @example usr_0Vc7KFKFcfT4nhWYQzCy
+           */
           id: string
           name: string
         }
@@ -3749,17 +3956,35 @@ export interface components {
       status: 'active' | 'completed' | 'ended'
       title: string
       totals: {
-        /** @description minor units of the currency */
+        /**
+         * @description minor units of the currency
+         * @example 50000
+         */
         amount: number
-        /** @description minor units of the currency */
+        /**
+         * @description minor units of the currency
+         * @example 50000
+         */
         bonus: number
-        /** @description minor units of the currency */
+        /**
+         * @description minor units of the currency
+         * @example 50000
+         */
         funded: number
-        /** @description minor units of the currency */
+        /**
+         * @description minor units of the currency
+         * @example 50000
+         */
         in_escrow: number
-        /** @description minor units of the currency */
+        /**
+         * @description minor units of the currency
+         * @example 50000
+         */
         refunded: number
-        /** @description minor units of the currency */
+        /**
+         * @description minor units of the currency
+         * @example 50000
+         */
         released: number
       }
       unit_name: string | null
@@ -3767,41 +3992,71 @@ export interface components {
     }
     /** @description A dispute over a milestone’s escrow: agreement, a default for the silent side, or the admin’s decision */
     Dispute: {
-      /** @description ctr_… */
+      /**
+       * @description ctr_…
+       * @example ctr_0Vc7KFKFcfT4nhWYQzCy
+       */
       contract_id: string
       /**
        * Format: date-time
        * @description ISO 8601, UTC
+       * @example 2026-11-26T21:30:07.500Z
        */
       created_at: string
+      /**
+       * @description ISO 4217, upper case
+       * @example USD
+       */
       currency: string
-      /** @description minor units of the currency */
+      /**
+       * @description minor units of the currency
+       * @example 50000
+       */
       escrow_amount: number
-      /** @description dsp_… */
+      /**
+       * @description dsp_…
+       * @example dsp_0Vc7KFKFcfT4nhWYQzCy
+       */
       id: string
-      /** @description ms_… */
+      /**
+       * @description ms_…
+       * @example ms_0Vc7KFKFcfT4nhWYQzCy
+       */
       milestone_id: string
       milestone_title: string | null
       negotiation_deadline: string | null
       /** @constant */
       object: 'dispute'
-      /** @description usr_… */
+      /**
+       * @description usr_…
+       * @example usr_0Vc7KFKFcfT4nhWYQzCy
+       */
       opened_by: string
       opener_role: 'client' | 'freelancer'
       proposals: {
         accepted_by: string[]
-        /** @description usr_… */
+        /**
+         * @description usr_…
+         * @example usr_0Vc7KFKFcfT4nhWYQzCy
+         */
         by: string
         by_role: 'client' | 'freelancer' | 'admin'
         /**
          * Format: date-time
          * @description ISO 8601, UTC
+         * @example 2026-11-26T21:30:07.500Z
          */
         created_at: string
-        /** @description prp_… */
+        /**
+         * @description prp_…
+         * @example prp_0Vc7KFKFcfT4nhWYQzCy
+         */
         id: string
         message: string
-        /** @description minor units of the currency */
+        /**
+         * @description minor units of the currency
+         * @example 50000
+         */
         release_amount: number
         status: 'open' | 'accepted' | 'superseded'
       }[]
@@ -3809,19 +4064,27 @@ export interface components {
       resolution: {
         by: 'agreement' | 'default' | 'arbitration'
         note: string | null
-        /** @description minor units of the currency */
+        /**
+         * @description minor units of the currency
+         * @example 50000
+         */
         refund_amount: number
-        /** @description minor units of the currency */
+        /**
+         * @description minor units of the currency
+         * @example 50000
+         */
         release_amount: number
         /**
          * Format: date-time
          * @description ISO 8601, UTC
+         * @example 2026-11-26T21:30:07.500Z
          */
         resolved_at: string
       } | null
       /**
        * Format: date-time
        * @description ISO 8601, UTC
+       * @example 2026-11-26T21:30:07.500Z
        */
       response_deadline: string
       status: 'awaiting_response' | 'negotiation' | 'arbitration' | 'resolved'
@@ -3851,6 +4114,7 @@ export interface components {
       /**
        * Format: date-time
        * @description ISO 8601, UTC
+       * @example 2026-11-26T21:30:07.500Z
        */
       created_at: string
       data: {
@@ -3859,7 +4123,10 @@ export interface components {
           [key: string]: unknown
         }
       }
-      /** @description evt_… */
+      /**
+       * @description evt_…
+       * @example evt_0Vc7KFKFcfT4nhWYQzCy
+       */
       id: string
       /** @constant */
       object: 'event'
@@ -3901,28 +4168,43 @@ export interface components {
     Milestone: {
       acceptance_criteria: string
       accepted_entries: number[]
-      /** @description minor units of the currency */
+      /**
+       * @description minor units of the currency
+       * @example 50000
+       */
       amount: number
       approval: {
         /**
          * Format: date-time
          * @description ISO 8601, UTC
+         * @example 2026-11-26T21:30:07.500Z
          */
         approved_at: string
         message: string
       } | null
-      /** @description minor units of the currency */
+      /**
+       * @description minor units of the currency
+       * @example 50000
+       */
       bonus_amount: number
       change_request: {
         message: string
         /**
          * Format: date-time
          * @description ISO 8601, UTC
+         * @example 2026-11-26T21:30:07.500Z
          */
         requested_at: string
       } | null
-      /** @description ctr_… */
+      /**
+       * @description ctr_…
+       * @example ctr_0Vc7KFKFcfT4nhWYQzCy
+       */
       contract_id: string
+      /**
+       * @description ISO 4217, upper case
+       * @example USD
+       */
       currency: string
       deposit: boolean
       description: string
@@ -3934,15 +4216,24 @@ export interface components {
       /** @description client fee held with it (minor units) */
       escrow_fee_amount: number
       funded_at: string | null
-      /** @description ms_… */
+      /**
+       * @description ms_…
+       * @example ms_0Vc7KFKFcfT4nhWYQzCy
+       */
       id: string
       /** @constant */
       object: 'milestone'
       position: number
       refund_request_id: string | null
-      /** @description minor units of the currency */
+      /**
+       * @description minor units of the currency
+       * @example 50000
+       */
       refunded_amount: number
-      /** @description minor units of the currency */
+      /**
+       * @description minor units of the currency
+       * @example 50000
+       */
       released_amount: number
       review_deadline: string | null
       revisions_left: number
@@ -3964,6 +4255,7 @@ export interface components {
         /**
          * Format: date-time
          * @description ISO 8601, UTC
+         * @example 2026-11-26T21:30:07.500Z
          */
         submitted_at: string
       } | null
@@ -3971,35 +4263,53 @@ export interface components {
     }
     /** @description An offer: terms under negotiation, every revision kept */
     Offer: {
-      /** @description usr_… */
+      /**
+       * @description usr_…
+       * @example usr_0Vc7KFKFcfT4nhWYQzCy
+       */
       author_id: string
-      /** @description usr_… */
+      /**
+       * @description usr_…
+       * @example usr_0Vc7KFKFcfT4nhWYQzCy
+       */
       client_id: string
       contract_id: string | null
       /**
        * Format: date-time
        * @description ISO 8601, UTC
+       * @example 2026-11-26T21:30:07.500Z
        */
       created_at: string
       /**
        * Format: date-time
        * @description ISO 8601, UTC
+       * @example 2026-11-26T21:30:07.500Z
        */
       expires_at: string
-      /** @description usr_… */
+      /**
+       * @description usr_…
+       * @example usr_0Vc7KFKFcfT4nhWYQzCy
+       */
       freelancer_id: string
-      /** @description off_… */
+      /**
+       * @description off_…
+       * @example off_0Vc7KFKFcfT4nhWYQzCy
+       */
       id: string
       /** @constant */
       object: 'offer'
       /** @description the current revision, which its author has agreed to */
       revision: number
       revisions: {
-        /** @description usr_… */
+        /**
+         * @description usr_…
+         * @example usr_0Vc7KFKFcfT4nhWYQzCy
+         */
         author_id: string
         /**
          * Format: date-time
          * @description ISO 8601, UTC
+         * @example 2026-11-26T21:30:07.500Z
          */
         created_at: string
         revision: number
@@ -4010,29 +4320,44 @@ export interface components {
       /**
        * Format: date-time
        * @description ISO 8601, UTC
+       * @example 2026-11-26T21:30:07.500Z
        */
       updated_at: string
     }
     /** @description An offer with its parties */
     OfferWithParties: {
-      /** @description usr_… */
+      /**
+       * @description usr_…
+       * @example usr_0Vc7KFKFcfT4nhWYQzCy
+       */
       author_id: string
-      /** @description usr_… */
+      /**
+       * @description usr_…
+       * @example usr_0Vc7KFKFcfT4nhWYQzCy
+       */
       client_id: string
       contract_id: string | null
       /**
        * Format: date-time
        * @description ISO 8601, UTC
+       * @example 2026-11-26T21:30:07.500Z
        */
       created_at: string
       /**
        * Format: date-time
        * @description ISO 8601, UTC
+       * @example 2026-11-26T21:30:07.500Z
        */
       expires_at: string
-      /** @description usr_… */
+      /**
+       * @description usr_…
+       * @example usr_0Vc7KFKFcfT4nhWYQzCy
+       */
       freelancer_id: string
-      /** @description off_… */
+      /**
+       * @description off_…
+       * @example off_0Vc7KFKFcfT4nhWYQzCy
+       */
       id: string
       /** @constant */
       object: 'offer'
@@ -4040,13 +4365,19 @@ export interface components {
       parties: {
         client: {
           email: string
-          /** @description usr_… */
+          /**
+           * @description usr_…
+           * @example usr_0Vc7KFKFcfT4nhWYQzCy
+           */
           id: string
           name: string
         }
         freelancer: {
           email: string
-          /** @description usr_… */
+          /**
+           * @description usr_…
+           * @example usr_0Vc7KFKFcfT4nhWYQzCy
+           */
           id: string
           name: string
         }
@@ -4054,11 +4385,15 @@ export interface components {
       /** @description the current revision, which its author has agreed to */
       revision: number
       revisions: {
-        /** @description usr_… */
+        /**
+         * @description usr_…
+         * @example usr_0Vc7KFKFcfT4nhWYQzCy
+         */
         author_id: string
         /**
          * Format: date-time
          * @description ISO 8601, UTC
+         * @example 2026-11-26T21:30:07.500Z
          */
         created_at: string
         revision: number
@@ -4069,47 +4404,80 @@ export interface components {
       /**
        * Format: date-time
        * @description ISO 8601, UTC
+       * @example 2026-11-26T21:30:07.500Z
        */
       updated_at: string
     }
     /** @description Money paid out of the available balance through the payment rail */
     Payout: {
-      /** @description minor units of the currency */
+      /**
+       * @description minor units of the currency
+       * @example 50000
+       */
       amount: number
       /**
        * Format: date-time
        * @description ISO 8601, UTC
+       * @example 2026-11-26T21:30:07.500Z
        */
       created_at: string
+      /**
+       * @description ISO 4217, upper case
+       * @example USD
+       */
       currency: string
-      /** @description pay_… */
+      /**
+       * @description pay_…
+       * @example pay_0Vc7KFKFcfT4nhWYQzCy
+       */
       id: string
       /** @constant */
       object: 'payout'
       status: string
-      /** @description usr_… */
+      /**
+       * @description usr_…
+       * @example usr_0Vc7KFKFcfT4nhWYQzCy
+       */
       user_id: string
     }
     /** @description A request to refund the rest of a milestone’s escrow; the freelancer has 7 days, silence refunds */
     RefundRequest: {
-      /** @description minor units of the currency */
+      /**
+       * @description minor units of the currency
+       * @example 50000
+       */
       amount: number
-      /** @description ctr_… */
+      /**
+       * @description ctr_…
+       * @example ctr_0Vc7KFKFcfT4nhWYQzCy
+       */
       contract_id: string
       /**
        * Format: date-time
        * @description ISO 8601, UTC
+       * @example 2026-11-26T21:30:07.500Z
        */
       created_at: string
+      /**
+       * @description ISO 4217, upper case
+       * @example USD
+       */
       currency: string
       /**
        * Format: date-time
        * @description ISO 8601, UTC
+       * @example 2026-11-26T21:30:07.500Z
        */
       expires_at: string
-      /** @description rfr_… */
+      /**
+       * @description rfr_…
+       * @example rfr_0Vc7KFKFcfT4nhWYQzCy
+       */
       id: string
-      /** @description ms_… */
+      /**
+       * @description ms_…
+       * @example ms_0Vc7KFKFcfT4nhWYQzCy
+       */
       milestone_id: string
       milestone_title: string | null
       /** @constant */
@@ -4119,11 +4487,18 @@ export interface components {
       status: 'open' | 'accepted' | 'declined' | 'expired'
     }
     Terms: {
+      /**
+       * @description ISO 4217, upper case
+       * @example USD
+       */
       currency: string
       description: string
       milestones: {
         acceptance_criteria: string
-        /** @description minor units of the currency */
+        /**
+         * @description minor units of the currency
+         * @example 50000
+         */
         amount: number
         deposit: boolean
         description: string
@@ -4135,7 +4510,10 @@ export interface components {
       review_days: number
       revision_limit: number
       title: string
-      /** @description minor units of the currency */
+      /**
+       * @description minor units of the currency
+       * @example 50000
+       */
       total: number
       unit_name: string | null
       unit_price: number | null
@@ -4145,10 +4523,14 @@ export interface components {
       /**
        * Format: date-time
        * @description ISO 8601, UTC
+       * @example 2026-11-26T21:30:07.500Z
        */
       created_at: string
       email: string
-      /** @description usr_… */
+      /**
+       * @description usr_…
+       * @example usr_0Vc7KFKFcfT4nhWYQzCy
+       */
       id: string
       is_admin: boolean
       name: string
@@ -4163,14 +4545,24 @@ export interface components {
       /**
        * Format: date-time
        * @description ISO 8601, UTC
+       * @example 2026-11-26T21:30:07.500Z
        */
       created_at: string
       delivered_at: string | null
-      /** @description whe_… */
+      /**
+       * @description whe_…
+       * @example whe_0Vc7KFKFcfT4nhWYQzCy
+       */
       endpoint_id: string
-      /** @description evt_… */
+      /**
+       * @description evt_…
+       * @example evt_0Vc7KFKFcfT4nhWYQzCy
+       */
       event_id: string
-      /** @description whd_… */
+      /**
+       * @description whd_…
+       * @example whd_0Vc7KFKFcfT4nhWYQzCy
+       */
       id: string
       last_error: string | null
       last_response_status: number | null
