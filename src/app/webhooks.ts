@@ -1,11 +1,12 @@
 /** Webhook endpoints and their delivery log (SPEC §9). The secret is shown once, at creation. */
 import { randomBytes } from 'node:crypto'
+import type { Kysely } from 'kysely'
 import { fail, noCursor } from '../domain/errors.ts'
 import { iso } from '../domain/types.ts'
 import { refuseUrl } from '../jobs/url-guard.ts'
 import { writeOnce } from '../store/database.ts'
 import { afterCursor } from '../store/paging.ts'
-import { num } from '../store/schema.ts'
+import { type DB, num } from '../store/schema.ts'
 import { type App, type IdempotentResponse, run } from './app.ts'
 import { newId } from './ids.ts'
 
@@ -69,8 +70,8 @@ export async function listEndpoints(app: App, userId: string, page: { limit: num
   return { data: rows.slice(0, page.limit).map(presentEndpoint), hasMore: rows.length > page.limit }
 }
 
-async function ownEndpoint(app: App, userId: string, id: string) {
-  const row = await app.store.db
+async function ownEndpoint(db: Kysely<DB>, userId: string, id: string) {
+  const row = await db
     .selectFrom('webhook_endpoints')
     .selectAll()
     .where('id', '=', id)
@@ -82,11 +83,41 @@ async function ownEndpoint(app: App, userId: string, id: string) {
 
 /** One of the user's endpoints (its secret was shown once, at creation). */
 export async function getEndpoint(app: App, userId: string, id: string) {
-  return presentEndpoint(await ownEndpoint(app, userId, id))
+  return presentEndpoint(await ownEndpoint(app.store.db, userId, id))
+}
+
+/**
+ * Changes an endpoint's URL (checked like a new one), the events it gets, or whether it is enabled. A disabled
+ * endpoint gets no new deliveries, and the worker skips the ones still pending; enabling it again sends what comes
+ * next. A body that changes nothing writes nothing.
+ */
+export async function updateEndpoint(
+  app: App,
+  userId: string,
+  id: string,
+  input: { url?: string; enabledEvents?: string[]; enabled?: boolean },
+) {
+  if (input.url !== undefined) {
+    const why = await refuseUrl(input.url, app.config.webhookAllowPrivate)
+    if (why) fail('parameter_invalid', `The webhook URL ${why}.`, 'url')
+  }
+  return run(app, { actor: { kind: 'user', id: userId } }, async (tx) => {
+    const before = await ownEndpoint(tx.db, userId, id)
+    const changes: { url?: string; enabled_events?: string; enabled?: number } = {}
+    if (input.url !== undefined && input.url !== before.url) changes.url = input.url
+    const events = input.enabledEvents && JSON.stringify([...new Set(input.enabledEvents)])
+    if (events !== undefined && events !== before.enabled_events) changes.enabled_events = events
+    const enabled = input.enabled === undefined ? undefined : input.enabled ? 1 : 0
+    if (enabled !== undefined && enabled !== num(before.enabled)) changes.enabled = enabled
+    if (!Object.keys(changes).length) return presentEndpoint(before)
+    await tx.db.updateTable('webhook_endpoints').set(changes).where('id', '=', id).execute()
+    tx.audit('webhook_endpoint.update', id, changes)
+    return presentEndpoint({ ...before, ...changes })
+  })
 }
 
 export async function deleteEndpoint(app: App, userId: string, id: string) {
-  await ownEndpoint(app, userId, id)
+  await ownEndpoint(app.store.db, userId, id)
   await writeOnce(app.store, (db) =>
     db
       .updateTable('webhook_endpoints')
@@ -130,7 +161,7 @@ export async function listDeliveries(
   endpointId: string,
   page: { limit: number; startingAfter: string | null },
 ) {
-  await ownEndpoint(app, userId, endpointId)
+  await ownEndpoint(app.store.db, userId, endpointId)
   let q = app.store.db.selectFrom('webhook_deliveries').selectAll().where('endpoint_id', '=', endpointId)
   if (page.startingAfter) {
     const cursor = await app.store.db

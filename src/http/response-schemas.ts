@@ -106,6 +106,7 @@ export const RESPONSES: Record<string, Record<number, TSchema>> = {
     200: List(WebhookEndpointSchema, '/v1/webhook_endpoints', 'A page of my webhook endpoints, newest first'),
   },
   'GET /v1/webhook_endpoints/:id': { 200: WebhookEndpointSchema },
+  'PATCH /v1/webhook_endpoints/:id': { 200: WebhookEndpointSchema },
   'DELETE /v1/webhook_endpoints/:id': { 200: Deleted('webhook_endpoint', 'whe') },
   'GET /v1/webhook_endpoints/:id/deliveries': {
     200: Obj(

@@ -239,6 +239,42 @@ describe.each(DATABASES)('events and webhooks on %s', (kind) => {
     }
   })
 
+  it('changes an endpoint (PATCH): URL, events, and disabled — no new deliveries, pending ones skipped', async () => {
+    const d = await contract(env, {}, [10_000, 20_000])
+    const t = d.freelancer.token
+    const w = ok(await post(env, t, '/v1/webhook_endpoints', { url: hookUrl, enabled_events: ['*'] }), 201)
+    const patch = (body: unknown, token = t) => call(env, 'PATCH', `/v1/webhook_endpoints/${w.id}`, { token, body })
+    const deliveries = async () =>
+      ok(await get(env, t, `/v1/webhook_endpoints/${w.id}/deliveries`)).data as { status: string }[]
+
+    await fund(env, d, [d.ids[0]!]) // pending while the endpoint is enabled
+    expect((await deliveries()).map((x) => x.status)).toEqual(['pending'])
+    expect(ok(await patch({ enabled: false }))).toMatchObject({ id: w.id, enabled: false, enabled_events: ['*'] })
+    await fund(env, d, [d.ids[1]!]) // while disabled: nothing is logged
+    expect(await deliveries()).toHaveLength(1)
+    await env.rt.worker.dispatchDeliveries()
+    let statuses: string[] = []
+    for (let i = 0; i < 100 && statuses[0] !== 'skipped'; i++) {
+      await new Promise((r) => setTimeout(r, 10))
+      statuses = (await deliveries()).map((x) => x.status)
+    }
+    expect(statuses).toEqual(['skipped'])
+
+    const again = ok(await patch({ enabled: true, enabled_events: ['milestone.*'], url: `${hookUrl}?v=2` }))
+    expect(again).toMatchObject({ enabled: true, enabled_events: ['milestone.*'], url: `${hookUrl}?v=2` })
+    expect(ok(await get(env, t, `/v1/webhook_endpoints/${w.id}`))).toEqual(again)
+    expect(ok(await patch({}))).toEqual(again) // nothing to change
+    // refused like a new endpoint, naming the field, and changing nothing
+    expectError(await patch({ url: 'ftp://example.com/x' }), 400, 'parameter_invalid', 'url')
+    expectError(await patch({ enabled_events: ['milestone.paid'] }), 400, 'parameter_invalid', 'enabled_events[0]')
+    expectError(await patch({ secret: 'mine' }), 400, 'parameter_unknown', 'secret')
+    expect(ok(await get(env, t, `/v1/webhook_endpoints/${w.id}`))).toEqual(again)
+    // someone else's endpoint does not exist for them
+    expectError(await patch({ enabled: false }, d.client.token), 404, 'resource_missing')
+    ok(await call(env, 'DELETE', `/v1/webhook_endpoints/${w.id}`, { token: t }))
+    expectError(await patch({ enabled: true }), 404, 'resource_missing')
+  })
+
   it('logs deliveries for matching events, delivers them signed, and redelivers on request (202)', async () => {
     const d = await contract(env, {}, [10_000])
     const all = ok(

@@ -226,6 +226,13 @@ describe('documented answers', () => {
     )
     documented(await get(env, t, '/v1/webhook_endpoints'), 'GET /v1/webhook_endpoints')
     documented(await get(env, t, `/v1/webhook_endpoints/${hook.id}`), 'GET /v1/webhook_endpoints/:id')
+    documented(
+      await call(env, 'PATCH', `/v1/webhook_endpoints/${hook.id}`, {
+        token: t,
+        body: { enabled_events: ['milestone.*', 'payout.paid'] },
+      }),
+      'PATCH /v1/webhook_endpoints/:id',
+    )
 
     // money: a contract with this user as client, a milestone refunded to them, a payout of it
     const f = await user(env)

@@ -515,6 +515,12 @@ export const ROUTES: readonly RouteCase[] = [
     target: async (w) => ({ url: `/v1/webhook_endpoints/${await w.webhook()}` }),
   },
   {
+    key: 'PATCH /v1/webhook_endpoints/:id',
+    expect: CLIENT_OWNS,
+    happy: 'client',
+    target: async (w) => ({ url: `/v1/webhook_endpoints/${await w.webhook()}`, body: { enabled: false } }),
+  },
+  {
     key: 'DELETE /v1/webhook_endpoints/:id',
     expect: CLIENT_OWNS,
     happy: 'client',

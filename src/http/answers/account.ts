@@ -127,7 +127,7 @@ export const WebhookDeliverySchema = Obj(
     object: Literal('webhook_delivery'),
     endpoint_id: Id('whe'),
     event_id: Id('evt'),
-    status: OneOf('pending', 'delivered', 'failed'),
+    status: OneOf('pending', 'delivered', 'failed', 'skipped'),
     attempts: Type.Integer(),
     next_attempt_at: Null(Time),
     last_response_status: Null(Type.Integer()),

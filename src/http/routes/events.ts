@@ -8,6 +8,7 @@ import {
   listDeliveries,
   listEndpoints,
   retryDelivery,
+  updateEndpoint,
 } from '../../app/webhooks.ts'
 import { fail } from '../../domain/errors.ts'
 import { EVENT_GROUPS, EVENT_TYPES } from '../../domain/types.ts'
@@ -17,6 +18,15 @@ import { list, page, type Server } from '../route-kit.ts'
 import { EventListQuery, Id, ListQuery, Strict } from '../schemas.ts'
 
 const auth = { auth: 'user' as const }
+const EnabledEvents = Type.Array(
+  Type.Unsafe<string>({ type: 'string', enum: ['*', ...EVENT_GROUPS, ...EVENT_TYPES] }),
+  {
+    minItems: 1,
+    maxItems: 100,
+    description: '`*`, whole groups (`milestone.*`) or single event types',
+  },
+)
+const WebhookUrl = Type.String({ minLength: 8, maxLength: 2000 })
 
 export function eventRoutes(server: Server, app: App) {
   server.get(
@@ -66,11 +76,8 @@ export function eventRoutes(server: Server, app: App) {
         tags: ['webhooks'],
         summary: 'Register a webhook endpoint (the signing secret is shown once)',
         body: Strict({
-          url: Type.String({ minLength: 8, maxLength: 2000 }),
-          enabled_events: Type.Array(
-            Type.Unsafe<string>({ type: 'string', enum: ['*', ...EVENT_GROUPS, ...EVENT_TYPES] }),
-            { minItems: 1, maxItems: 100, description: '`*`, whole groups (`milestone.*`) or single event types' },
-          ),
+          url: WebhookUrl,
+          enabled_events: EnabledEvents,
         }),
       },
     },
@@ -95,6 +102,28 @@ export function eventRoutes(server: Server, app: App) {
       schema: { tags: ['webhooks'], summary: 'One of my endpoints', params: Type.Object({ id: Id('whe') }) },
     },
     async (req) => getEndpoint(app, req.user!.id, req.params.id),
+  )
+  server.patch(
+    '/v1/webhook_endpoints/:id',
+    {
+      config: auth,
+      schema: {
+        tags: ['webhooks'],
+        summary: 'Change an endpoint: its URL, its events, or disable it (and enable it again)',
+        params: Type.Object({ id: Id('whe') }),
+        body: Strict({
+          url: Type.Optional(WebhookUrl),
+          enabled_events: Type.Optional(EnabledEvents),
+          enabled: Type.Optional(Type.Boolean()),
+        }),
+      },
+    },
+    async (req) =>
+      updateEndpoint(app, req.user!.id, req.params.id, {
+        ...(req.body.url !== undefined ? { url: req.body.url } : {}),
+        ...(req.body.enabled_events !== undefined ? { enabledEvents: req.body.enabled_events } : {}),
+        ...(req.body.enabled !== undefined ? { enabled: req.body.enabled } : {}),
+      }),
   )
   server.delete(
     '/v1/webhook_endpoints/:id',

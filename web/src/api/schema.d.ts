@@ -3603,7 +3603,106 @@ export interface paths {
     }
     options?: never
     head?: never
-    patch?: never
+    /** Change an endpoint: its URL, its events, or disable it (and enable it again) */
+    patch: {
+      parameters: {
+        query?: never
+        header?: never
+        path: {
+          id: string
+        }
+        cookie?: never
+      }
+      requestBody: {
+        content: {
+          'application/json': {
+            enabled?: boolean
+            /** @description `*`, whole groups (`milestone.*`) or single event types */
+            enabled_events?: (
+              | '*'
+              | 'offer.*'
+              | 'contract.*'
+              | 'amendment.*'
+              | 'milestone.*'
+              | 'refund_request.*'
+              | 'dispute.*'
+              | 'payout.*'
+              | 'balance.*'
+              | 'offer.created'
+              | 'offer.countered'
+              | 'offer.accepted'
+              | 'offer.declined'
+              | 'offer.withdrawn'
+              | 'offer.expired'
+              | 'contract.created'
+              | 'contract.ended'
+              | 'contract.completed'
+              | 'amendment.proposed'
+              | 'amendment.accepted'
+              | 'amendment.rejected'
+              | 'amendment.withdrawn'
+              | 'milestone.funded'
+              | 'milestone.submitted'
+              | 'milestone.changes_requested'
+              | 'milestone.released'
+              | 'milestone.auto_released'
+              | 'milestone.refunded'
+              | 'milestone.review_reminder'
+              | 'milestone.dormant'
+              | 'refund_request.created'
+              | 'refund_request.accepted'
+              | 'refund_request.declined'
+              | 'refund_request.expired'
+              | 'dispute.opened'
+              | 'dispute.responded'
+              | 'dispute.proposal_made'
+              | 'dispute.escalated'
+              | 'dispute.resolved'
+              | 'payout.paid'
+              | 'balance.available'
+            )[]
+            url?: string
+          }
+        }
+      }
+      responses: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description Where your events are POSTed, signed */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              /**
+               * Format: date-time
+               * @description ISO 8601, UTC
+               * @example 2026-11-26T21:30:07.500Z
+               */
+              created_at: string
+              enabled: boolean
+              enabled_events: string[]
+              /**
+               * @description whe_…
+               * @example whe_0Vc7KFKFcfT4nhWYQzCy
+               */
+              id: string
+              /** @enum {string} */
+              object: 'webhook_endpoint'
+              url: string
+            }
+          }
+        }
+      }
+    }
     trace?: never
   }
   '/v1/webhook_endpoints/{id}/deliveries': {
@@ -4569,7 +4668,7 @@ export interface components {
       next_attempt_at: string | null
       /** @constant */
       object: 'webhook_delivery'
-      status: 'pending' | 'delivered' | 'failed'
+      status: 'pending' | 'delivered' | 'failed' | 'skipped'
     }
   }
   responses: never

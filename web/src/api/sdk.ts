@@ -185,6 +185,8 @@ export const api = {
     unwrap<List<WebhookEndpoint>>(client.GET('/v1/webhook_endpoints', { params: { query: { limit: '100' } } })),
   createWebhook: (body: Body<'/v1/webhook_endpoints'>, key: string) =>
     unwrap<NewWebhookEndpoint>(client.POST('/v1/webhook_endpoints', { body, ...idem(key) })),
+  updateWebhook: (endpointId: string, body: { enabled?: boolean }) =>
+    unwrap<WebhookEndpoint>(client.PATCH('/v1/webhook_endpoints/{id}', { ...id(endpointId), body })),
   deleteWebhook: (endpointId: string) => unwrap<Deleted>(client.DELETE('/v1/webhook_endpoints/{id}', id(endpointId))),
   deliveries: (endpointId: string) =>
     unwrap<List<WebhookDelivery>>(client.GET('/v1/webhook_endpoints/{id}/deliveries', id(endpointId))),

@@ -108,14 +108,21 @@ function EndpointRow({ w, onDeleted }: { w: WebhookEndpoint; onDeleted: () => vo
   const [open, setOpen] = useState(false)
   const deliveries = useQuery({ queryKey: ['deliveries', w.id], queryFn: () => api.deliveries(w.id), enabled: open })
   const del = useAction((_: undefined) => api.deleteWebhook(w.id), { invalidate: [['webhooks']], onSuccess: onDeleted })
+  const toggle = useAction((_: undefined) => api.updateWebhook(w.id, { enabled: !w.enabled }), {
+    invalidate: [['webhooks']],
+  })
   const retry = useAction((id: string, key) => api.retryDelivery(id, key), { invalidate: [['deliveries', w.id]] })
   return (
     <li>
       <div className="row-between">
         <span>
           <code>{w.url}</code> <span className="muted small">{w.enabled_events.join(', ')}</span>
+          {!w.enabled && <span className="badge badge-disabled">disabled</span>}
         </span>
         <span className="actions">
+          <Button kind="ghost" className="small" busy={toggle.pending} onClick={() => void toggle.run()}>
+            {w.enabled ? 'Disable' : 'Enable'}
+          </Button>
           <Button kind="ghost" className="small" onClick={() => setOpen(!open)}>
             {open ? 'Hide deliveries' : 'Deliveries'}
           </Button>
@@ -124,7 +131,7 @@ function EndpointRow({ w, onDeleted }: { w: WebhookEndpoint; onDeleted: () => vo
           </Button>
         </span>
       </div>
-      <ErrorNote error={del.error ?? retry.error} />
+      <ErrorNote error={del.error ?? toggle.error ?? retry.error} />
       {open &&
         (deliveries.isPending ? (
           <Loading />
