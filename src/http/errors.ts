@@ -49,7 +49,7 @@ export function fromValidation(errors: AjvError[], context: string): DomainError
   return new DomainError(code, `Invalid ${where}parameter ${param}: ${detail}.`, param)
 }
 
-/** The failed rule in words, with the values allowed where there is a short list of them. */
+/** The failed rule in words, naming the values allowed where the schema lists them. */
 function detailOf(e: AjvError, errors: AjvError[]): string {
   switch (e.keyword) {
     case 'pattern':
