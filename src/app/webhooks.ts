@@ -35,7 +35,7 @@ export async function createEndpoint(
 ) {
   const why = await refuseUrl(input.url, app.config.webhookAllowPrivate)
   if (why) fail('parameter_invalid', `The webhook URL ${why}.`, 'url')
-  const secret = `whsec_${randomBytes(24).toString('base64url')}`
+  const secret = newSecret()
   const row = {
     id: newId('whe'),
     user_id: userId,
@@ -69,6 +69,8 @@ export async function listEndpoints(app: App, userId: string, page: { limit: num
     .execute()
   return { data: rows.slice(0, page.limit).map(presentEndpoint), hasMore: rows.length > page.limit }
 }
+
+const newSecret = () => `whsec_${randomBytes(24).toString('base64url')}`
 
 async function ownEndpoint(db: Kysely<DB>, userId: string, id: string) {
   const row = await db
@@ -113,6 +115,25 @@ export async function updateEndpoint(
     await tx.db.updateTable('webhook_endpoints').set(changes).where('id', '=', id).execute()
     tx.audit('webhook_endpoint.update', id, changes)
     return presentEndpoint({ ...before, ...changes })
+  })
+}
+
+/**
+ * A new signing secret, shown once in this answer. The one it replaces keeps signing beside it for `keepHours`
+ * (0: not at all), so that the receiver can switch without rejecting a delivery on the way.
+ */
+export async function rollSecret(app: App, userId: string, id: string, keepHours: number, idem?: IdempotentResponse) {
+  return run(app, { actor: { kind: 'user', id: userId }, idem }, async (tx) => {
+    const before = await ownEndpoint(tx.db, userId, id)
+    const secret = newSecret()
+    const changes = {
+      secret,
+      previous_secret: keepHours > 0 ? before.secret : null,
+      previous_secret_until: keepHours > 0 ? BigInt(app.clock.now() + keepHours * 3_600_000) : null,
+    }
+    await tx.db.updateTable('webhook_endpoints').set(changes).where('id', '=', id).execute()
+    tx.audit('webhook_endpoint.roll_secret', id, { keep_hours: keepHours })
+    return { ...presentEndpoint(before), secret }
   })
 }
 

@@ -107,6 +107,7 @@ export const RESPONSES: Record<string, Record<number, TSchema>> = {
   },
   'GET /v1/webhook_endpoints/:id': { 200: WebhookEndpointSchema },
   'PATCH /v1/webhook_endpoints/:id': { 200: WebhookEndpointSchema },
+  'POST /v1/webhook_endpoints/:id/roll_secret': { 200: NewWebhookEndpointSchema },
   'DELETE /v1/webhook_endpoints/:id': { 200: Deleted('webhook_endpoint', 'whe') },
   'GET /v1/webhook_endpoints/:id/deliveries': {
     200: Obj(

@@ -1,9 +1,10 @@
 /** `Tranche-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>` (SPEC §9). */
 import { createHmac, timingSafeEqual } from 'node:crypto'
 
-export function sign(secret: string, body: string, unixSeconds: number): string {
-  const mac = createHmac('sha256', secret).update(`${unixSeconds}.${body}`).digest('hex')
-  return `t=${unixSeconds},v1=${mac}`
+export function sign(secret: string, body: string, unixSeconds: number, ...alsoSecrets: string[]): string {
+  const mac = (s: string) => createHmac('sha256', s).update(`${unixSeconds}.${body}`).digest('hex')
+  // while a rolled secret is still valid, one v1 per secret: a receiver accepts the header if any of them matches
+  return [`t=${unixSeconds}`, ...[secret, ...alsoSecrets].map((s) => `v1=${mac(s)}`)].join(',')
 }
 
 /** What a receiver does: recompute the HMAC over the raw body and compare in constant time; refuse old stamps. */

@@ -176,6 +176,8 @@ export class Worker {
         'd.created_at',
         'e.url',
         'e.secret',
+        'e.previous_secret',
+        'e.previous_secret_until',
         'e.enabled',
         'e.deleted_at',
         'v.data',
@@ -220,6 +222,12 @@ export class Worker {
    * meanwhile (`retryDelivery` clears the lease, making it due now) or another worker that took over an expired
    * lease supersedes it, and the attempt they make records its own outcome.
    */
+  /** The secret before the endpoint's last roll, while it is still valid (app clock): it signs beside the new one. */
+  private rolledSecret(r: { previous_secret: string | null; previous_secret_until: unknown }): string[] {
+    const until = r.previous_secret_until === null ? 0 : Number(r.previous_secret_until)
+    return r.previous_secret !== null && until > this.app.clock.now() ? [r.previous_secret] : []
+  }
+
   private async deliver(
     r: {
       id: string
@@ -227,6 +235,8 @@ export class Worker {
       created_at: unknown
       url: string
       secret: string
+      previous_secret: string | null
+      previous_secret_until: unknown
       enabled: unknown
       deleted_at: unknown
       data: string
@@ -259,7 +269,7 @@ export class Worker {
           {
             'content-type': 'application/json',
             'user-agent': 'Tranche-Webhooks/1',
-            'tranche-signature': sign(r.secret, r.data, Math.floor(Date.now() / 1000)),
+            'tranche-signature': sign(r.secret, r.data, Math.floor(Date.now() / 1000), ...this.rolledSecret(r)),
           },
           r.data,
           { timeoutMs: this.deliveryTimeoutMs, lookup: this.lookup },

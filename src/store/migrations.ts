@@ -222,6 +222,13 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           await sql`insert into audit_head (id, hash, count) values (${id}, ${'0'.repeat(64)}, 0)`.execute(db)
       },
     },
+    // A webhook endpoint's secret can be rolled: the one before keeps signing beside it until previous_secret_until
+    '004_webhook_secret_roll': {
+      async up(db: AnyDb) {
+        await db.schema.alterTable('webhook_endpoints').addColumn('previous_secret', 'text').execute()
+        await db.schema.alterTable('webhook_endpoints').addColumn('previous_secret_until', 'bigint').execute()
+      },
+    },
   }
 }
 

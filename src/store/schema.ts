@@ -137,6 +137,9 @@ export interface WebhookEndpointsTable {
   enabled: Int
   created_at: Big
   deleted_at: Big | null
+  /** the secret before the last roll, still signing beside the new one until `previous_secret_until` (ms) */
+  previous_secret: string | null
+  previous_secret_until: Big | null
 }
 export interface WebhookDeliveriesTable {
   id: string

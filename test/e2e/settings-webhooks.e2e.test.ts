@@ -1,6 +1,6 @@
 /**
  * Webhook endpoints in Settings, in the browser: an endpoint registered with a group of events (kept as a group),
- * its signing secret shown once, then disabled and enabled again.
+ * its signing secret shown once, disabled and enabled again, and its secret rolled.
  */
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, it } from 'vitest'
@@ -29,7 +29,7 @@ describe.skipIf(!HAS_CHROMIUM)('webhook endpoints in Settings', () => {
     await env?.stop()
   })
 
-  it('registers an endpoint for a group of events, then disables and enables it', async () => {
+  it('registers an endpoint for a group of events, disables and enables it, and rolls its secret', async () => {
     const me = await person(env, 'Ivy')
     const { page } = await logIn(browser, env, me)
     await page.goto('/settings')
@@ -50,5 +50,9 @@ describe.skipIf(!HAS_CHROMIUM)('webhook endpoints in Settings', () => {
     await row.getByRole('button', { name: 'Enable' }).click()
     await hidden(row.locator('.badge-disabled'))
     await visible(row.getByRole('button', { name: 'Disable' }))
+
+    await row.getByRole('button', { name: 'Roll secret' }).click()
+    await visible(row.getByText('New signing secret (the old one signs beside it for 24 hours)'))
+    await visible(row.getByText(/^whsec_/))
   })
 })

@@ -4,7 +4,8 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { EVENT_TYPES } from '../../src/domain/types.ts'
-import { call, DATABASES, startEnv, type TestEnv } from '../support/harness.ts'
+import { verifySignature } from '../../src/jobs/webhook-signature.ts'
+import { advance, call, DATABASES, startEnv, type TestEnv } from '../support/harness.ts'
 import { contract, expectError, fund, get, ok, post, user } from './helpers.ts'
 
 describe.each(DATABASES)('events and webhooks on %s', (kind) => {
@@ -273,6 +274,47 @@ describe.each(DATABASES)('events and webhooks on %s', (kind) => {
     expectError(await patch({ enabled: false }, d.client.token), 404, 'resource_missing')
     ok(await call(env, 'DELETE', `/v1/webhook_endpoints/${w.id}`, { token: t }))
     expectError(await patch({ enabled: true }), 404, 'resource_missing')
+  })
+
+  it('rolls an endpoint secret: both sign until the old one expires, then only the new one', async () => {
+    const d = await contract(env, {}, [10_000, 20_000, 30_000])
+    const t = d.freelancer.token
+    const w = ok(
+      await post(env, t, '/v1/webhook_endpoints', { url: hookUrl, enabled_events: ['milestone.funded'] }),
+      201,
+    )
+    const roll = (body: unknown, token = t) => post(env, token, `/v1/webhook_endpoints/${w.id}/roll_secret`, body)
+    /** funds the i-th milestone and returns the signature header of its delivery */
+    const delivered = async (i: number) => {
+      received.length = 0
+      await fund(env, d, [d.ids[i]!])
+      await env.rt.worker.dispatchDeliveries()
+      for (let k = 0; k < 100 && received.length < 1; k++) await new Promise((r) => setTimeout(r, 20))
+      expect(received).toHaveLength(1)
+      return { header: String(received[0]!.headers['tranche-signature']), body: received[0]!.body }
+    }
+    const valid = (secret: string, got: { header: string; body: string }) =>
+      verifySignature(secret, got.body, got.header, Math.floor(Date.now() / 1000))
+
+    const rolled = ok(await roll({ keep_hours: 1 }))
+    expect(rolled).toMatchObject({ id: w.id, object: 'webhook_endpoint', enabled: true })
+    expect(rolled.secret).toMatch(/^whsec_/)
+    expect(rolled.secret).not.toBe(w.secret)
+    const both = await delivered(0)
+    expect(both.header.match(/v1=/g)).toHaveLength(2)
+    expect([valid(rolled.secret, both), valid(w.secret, both)]).toEqual([true, true])
+
+    await advance(env, 3_601) // the old secret's hour is over
+    const onlyNew = await delivered(1)
+    expect(onlyNew.header.match(/v1=/g)).toHaveLength(1)
+    expect([valid(rolled.secret, onlyNew), valid(w.secret, onlyNew)]).toEqual([true, false])
+
+    const now = ok(await roll({ keep_hours: 0 })) // the old one stops at once
+    const last = await delivered(2)
+    expect([valid(now.secret, last), valid(rolled.secret, last)]).toEqual([true, false])
+
+    expectError(await roll({ keep_hours: 73 }), 400, 'parameter_invalid', 'keep_hours')
+    expectError(await roll({}, d.client.token), 404, 'resource_missing')
   })
 
   it('logs deliveries for matching events, delivers them signed, and redelivers on request (202)', async () => {

@@ -233,6 +233,10 @@ describe('documented answers', () => {
       }),
       'PATCH /v1/webhook_endpoints/:id',
     )
+    documented(
+      await post(env, t, `/v1/webhook_endpoints/${hook.id}/roll_secret`, {}),
+      'POST /v1/webhook_endpoints/:id/roll_secret',
+    )
 
     // money: a contract with this user as client, a milestone refunded to them, a payout of it
     const f = await user(env)

@@ -521,6 +521,12 @@ export const ROUTES: readonly RouteCase[] = [
     target: async (w) => ({ url: `/v1/webhook_endpoints/${await w.webhook()}`, body: { enabled: false } }),
   },
   {
+    key: 'POST /v1/webhook_endpoints/:id/roll_secret',
+    expect: CLIENT_OWNS,
+    happy: 'client',
+    target: async (w) => ({ url: `/v1/webhook_endpoints/${await w.webhook()}/roll_secret`, body: { keep_hours: 1 } }),
+  },
+  {
     key: 'DELETE /v1/webhook_endpoints/:id',
     expect: CLIENT_OWNS,
     happy: 'client',

@@ -47,7 +47,12 @@ describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (ada
     await migrateToLatest(db as Kysely<unknown>, store.caps.dialect)
     await migrateToLatest(db as Kysely<unknown>, store.caps.dialect)
     const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(db)
-    expect(rows.map((r) => r.name)).toEqual(['001_initial', '002_audit_chains', '003_more_audit_chains'])
+    expect(rows.map((r) => r.name)).toEqual([
+      '001_initial',
+      '002_audit_chains',
+      '003_more_audit_chains',
+      '004_webhook_secret_roll',
+    ])
     const head = await db.selectFrom('audit_head').selectAll().execute()
     expect(head).toHaveLength(AUDIT_CHAINS)
   })
@@ -59,7 +64,12 @@ describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (ada
       try {
         const fresh = await openPostgres(PG_URL!, { schema, poolSize: 1 })
         const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(fresh.db)
-        expect(rows.map((r) => r.name)).toEqual(['001_initial', '002_audit_chains', '003_more_audit_chains'])
+        expect(rows.map((r) => r.name)).toEqual([
+          '001_initial',
+          '002_audit_chains',
+          '003_more_audit_chains',
+          '004_webhook_secret_roll',
+        ])
         await fresh.close()
       } finally {
         await dropSchema(schema)

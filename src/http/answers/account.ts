@@ -119,7 +119,7 @@ export const NewWebhookEndpointSchema = Obj(
     ...endpointProps,
     secret: Null(Type.String({ description: 'whsec_…: shown this once (null in an idempotent replay)' })),
   },
-  'A new webhook endpoint with its signing secret, shown this once',
+  'A webhook endpoint with its (new) signing secret, shown this once',
 )
 export const WebhookDeliverySchema = Obj(
   {

@@ -8,6 +8,7 @@ import {
   listDeliveries,
   listEndpoints,
   retryDelivery,
+  rollSecret,
   updateEndpoint,
 } from '../../app/webhooks.ts'
 import { fail } from '../../domain/errors.ts'
@@ -124,6 +125,25 @@ export function eventRoutes(server: Server, app: App) {
         ...(req.body.enabled_events !== undefined ? { enabledEvents: req.body.enabled_events } : {}),
         ...(req.body.enabled !== undefined ? { enabled: req.body.enabled } : {}),
       }),
+  )
+  server.post(
+    '/v1/webhook_endpoints/:id/roll_secret',
+    {
+      config: auth,
+      schema: {
+        tags: ['webhooks'],
+        summary: 'A new signing secret (shown once); the old one keeps signing beside it for a while',
+        description:
+          'While the old secret is kept (`keep_hours`, default 24, 0 to stop it at once), every delivery carries ' +
+          'one `v1` signature per secret, so a receiver that checks any of them keeps working while it switches.',
+        params: Type.Object({ id: Id('whe') }),
+        body: Strict({ keep_hours: Type.Optional(Type.Integer({ minimum: 0, maximum: 72 })) }),
+      },
+    },
+    async (req, reply) =>
+      idempotent(app, req, reply, 200, (idem) =>
+        rollSecret(app, req.user!.id, req.params.id, req.body.keep_hours ?? 24, idem),
+      ),
   )
   server.delete(
     '/v1/webhook_endpoints/:id',

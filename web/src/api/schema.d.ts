@@ -3466,7 +3466,7 @@ export interface paths {
             'application/json': components['schemas']['Error']
           }
         }
-        /** @description A new webhook endpoint with its signing secret, shown this once */
+        /** @description A webhook endpoint with its (new) signing secret, shown this once */
         201: {
           headers: {
             [name: string]: unknown
@@ -3756,6 +3756,80 @@ export interface paths {
     }
     put?: never
     post?: never
+    delete?: never
+    options?: never
+    head?: never
+    patch?: never
+    trace?: never
+  }
+  '/v1/webhook_endpoints/{id}/roll_secret': {
+    parameters: {
+      query?: never
+      header?: never
+      path?: never
+      cookie?: never
+    }
+    get?: never
+    put?: never
+    /**
+     * A new signing secret (shown once); the old one keeps signing beside it for a while
+     * @description While the old secret is kept (`keep_hours`, default 24, 0 to stop it at once), every delivery carries one `v1` signature per secret, so a receiver that checks any of them keeps working while it switches.
+     */
+    post: {
+      parameters: {
+        query?: never
+        header?: never
+        path: {
+          id: string
+        }
+        cookie?: never
+      }
+      requestBody: {
+        content: {
+          'application/json': {
+            keep_hours?: number
+          }
+        }
+      }
+      responses: {
+        /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
+        '4XX': {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': components['schemas']['Error']
+          }
+        }
+        /** @description A webhook endpoint with its (new) signing secret, shown this once */
+        200: {
+          headers: {
+            [name: string]: unknown
+          }
+          content: {
+            'application/json': {
+              /**
+               * Format: date-time
+               * @description ISO 8601, UTC
+               * @example 2026-11-26T21:30:07.500Z
+               */
+              created_at: string
+              enabled: boolean
+              enabled_events: string[]
+              /**
+               * @description whe_…
+               * @example whe_0Vc7KFKFcfT4nhWYQzCy
+               */
+              id: string
+              /** @enum {string} */
+              object: 'webhook_endpoint'
+              secret: string | null
+              url: string
+            }
+          }
+        }
+      }
+    }
     delete?: never
     options?: never
     head?: never

@@ -187,6 +187,10 @@ export const api = {
     unwrap<NewWebhookEndpoint>(client.POST('/v1/webhook_endpoints', { body, ...idem(key) })),
   updateWebhook: (endpointId: string, body: { enabled?: boolean }) =>
     unwrap<WebhookEndpoint>(client.PATCH('/v1/webhook_endpoints/{id}', { ...id(endpointId), body })),
+  rollWebhookSecret: (endpointId: string, key: string) =>
+    unwrap<NewWebhookEndpoint>(
+      client.POST('/v1/webhook_endpoints/{id}/roll_secret', { ...id(endpointId), body: {}, ...idem(key) }),
+    ),
   deleteWebhook: (endpointId: string) => unwrap<Deleted>(client.DELETE('/v1/webhook_endpoints/{id}', id(endpointId))),
   deliveries: (endpointId: string) =>
     unwrap<List<WebhookDelivery>>(client.GET('/v1/webhook_endpoints/{id}/deliveries', id(endpointId))),

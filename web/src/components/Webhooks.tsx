@@ -111,6 +111,10 @@ function EndpointRow({ w, onDeleted }: { w: WebhookEndpoint; onDeleted: () => vo
   const toggle = useAction((_: undefined) => api.updateWebhook(w.id, { enabled: !w.enabled }), {
     invalidate: [['webhooks']],
   })
+  const [rolled, setRolled] = useState<string | null>(null)
+  const roll = useAction((_: undefined, key) => api.rollWebhookSecret(w.id, key), {
+    onSuccess: (r) => setRolled(r.secret),
+  })
   const retry = useAction((id: string, key) => api.retryDelivery(id, key), { invalidate: [['deliveries', w.id]] })
   return (
     <li>
@@ -120,6 +124,9 @@ function EndpointRow({ w, onDeleted }: { w: WebhookEndpoint; onDeleted: () => vo
           {!w.enabled && <span className="badge badge-disabled">disabled</span>}
         </span>
         <span className="actions">
+          <Button kind="ghost" className="small" busy={roll.pending} onClick={() => void roll.run()}>
+            Roll secret
+          </Button>
           <Button kind="ghost" className="small" busy={toggle.pending} onClick={() => void toggle.run()}>
             {w.enabled ? 'Disable' : 'Enable'}
           </Button>
@@ -131,7 +138,14 @@ function EndpointRow({ w, onDeleted }: { w: WebhookEndpoint; onDeleted: () => vo
           </Button>
         </span>
       </div>
-      <ErrorNote error={del.error ?? toggle.error ?? retry.error} />
+      {rolled && (
+        <Secret
+          label="New signing secret (the old one signs beside it for 24 hours)"
+          value={rolled}
+          onClose={() => setRolled(null)}
+        />
+      )}
+      <ErrorNote error={del.error ?? toggle.error ?? roll.error ?? retry.error} />
       {open &&
         (deliveries.isPending ? (
           <Loading />
