@@ -6,16 +6,18 @@ import type { Fees } from './ledger.ts'
 import type { MilestoneTerms, PaymentMode, Terms } from './terms.ts'
 import { type DecisionContext, type Effects, noEffects } from './types.ts'
 
-export type MilestoneState =
-  | 'pending'
-  | 'funded'
-  | 'submitted'
-  | 'changes_requested'
-  | 'refund_requested'
-  | 'disputed'
-  | 'released'
-  | 'refunded'
-  | 'cancelled'
+export const MILESTONE_STATES = [
+  'pending',
+  'funded',
+  'submitted',
+  'changes_requested',
+  'refund_requested',
+  'disputed',
+  'released',
+  'refunded',
+  'cancelled',
+] as const
+export type MilestoneState = (typeof MILESTONE_STATES)[number]
 
 export const TERMINAL_STATES: readonly MilestoneState[] = ['released', 'refunded', 'cancelled']
 export const isTerminal = (s: MilestoneState) => TERMINAL_STATES.includes(s)

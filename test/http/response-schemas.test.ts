@@ -5,6 +5,7 @@
  */
 import { Value } from 'typebox/value'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ErrorSchema } from '../../src/http/answers/escrow.ts'
 import { RESPONSES } from '../../src/http/response-schemas.ts'
 import { routesOf } from '../../src/http/security.ts'
 import { adminUser, call, startEnv, type TestEnv } from '../support/harness.ts'
@@ -298,6 +299,20 @@ describe('documented answers', () => {
     documented(await get(env, admin.token, '/v1/test_clock'), 'GET /v1/test_clock')
     documented(await post(env, admin.token, '/v1/test_clock/advance', { seconds: 60 }), 'POST /v1/test_clock/advance')
     documented(await call(env, 'DELETE', '/v1/sessions/current', { token: t }), 'DELETE /v1/sessions/current')
+  })
+
+  it('errors have the documented body, with a documented code', async () => {
+    const u = await user(env)
+    for (const [res, status] of [
+      [await get(env, undefined, '/v1/contracts'), 401],
+      [await post(env, u.token, '/v1/offers', { role: 'boss' }), 400],
+      [await get(env, u.token, '/v1/contracts/ctr_doesnotexist'), 404],
+      [await get(env, u.token, '/v1/admin/verify'), 403],
+      [await post(env, u.token, '/v1/payouts', { amount: 1, currency: 'USD' }), 409],
+    ] as const) {
+      expect(res.status, res.text).toBe(status)
+      expect([...Value.Errors(ErrorSchema, res.body)].map((e) => `${e.instancePath} ${e.message}`)).toEqual([])
+    }
   })
 
   it('every documented route was checked by a real answer', () => {

@@ -1,5 +1,7 @@
 /** The answers' escrow objects: offer, contract, milestone, refund request, dispute, amendment, event; the error. */
 import { Type } from 'typebox'
+import { MILESTONE_STATES } from '../../domain/contract-model.ts'
+import { ERROR_CODES, ERROR_TYPE_STATUS } from '../../domain/errors.ts'
 import { EVENT_TYPES } from '../../domain/types.ts'
 import { Currency, Day, Id, Literal, Minor, Null, Obj, OneOf, Time } from './kit.ts'
 
@@ -67,17 +69,7 @@ export const MilestoneSchema = Obj(
     deposit: Type.Boolean(),
     entries: Null(Type.Integer({ description: 'by_entry: the units of work it covers' })),
     accepted_entries: Type.Array(Type.Integer()),
-    state: OneOf(
-      'pending',
-      'funded',
-      'submitted',
-      'changes_requested',
-      'refund_requested',
-      'disputed',
-      'released',
-      'refunded',
-      'cancelled',
-    ),
+    state: OneOf(...MILESTONE_STATES),
     escrow_amount: Type.Integer({ description: 'principal held in escrow (minor units)' }),
     escrow_fee_amount: Type.Integer({ description: 'client fee held with it (minor units)' }),
     released_amount: Minor,
@@ -268,17 +260,12 @@ export const EventSchema = Obj(
 export const ErrorSchema = Obj(
   {
     error: Obj({
-      type: OneOf(
-        'invalid_request_error',
-        'authentication_error',
-        'payment_error',
-        'permission_error',
-        'not_found_error',
-        'conflict_error',
-        'rate_limit_error',
-        'api_error',
-      ),
-      code: Type.String({ description: 'stable; the table of codes is in the document’s description' }),
+      type: OneOf(...Object.keys(ERROR_TYPE_STATUS)),
+      code: Type.Unsafe<string>({
+        type: 'string',
+        enum: Object.keys(ERROR_CODES),
+        description: 'stable; what each means is in the table in the description of this API',
+      }),
       message: Type.String({ description: 'for people; match on code' }),
       param: Type.Optional(Type.String({ description: 'the field at fault: milestones[0].amount' })),
     }),

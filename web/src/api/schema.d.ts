@@ -4265,8 +4265,38 @@ export interface components {
     /** @description An error: its code says what went wrong (the table of codes is in the description of this API) */
     Error: {
       error: {
-        /** @description stable; the table of codes is in the document’s description */
-        code: string
+        /**
+         * @description stable; what each means is in the table in the description of this API
+         * @enum {string}
+         */
+        code:
+          | 'parameter_invalid'
+          | 'parameter_missing'
+          | 'parameter_unknown'
+          | 'amount_invalid'
+          | 'currency_unsupported'
+          | 'terms_invalid'
+          | 'counterparty_unknown'
+          | 'payload_too_large'
+          | 'json_invalid'
+          | 'authentication_required'
+          | 'invalid_credentials'
+          | 'card_declined'
+          | 'actor_not_allowed'
+          | 'admin_only'
+          | 'csrf_invalid'
+          | 'resource_missing'
+          | 'email_taken'
+          | 'invalid_state_transition'
+          | 'offer_revision_stale'
+          | 'revision_limit_reached'
+          | 'milestone_frozen'
+          | 'milestones_awaiting_action'
+          | 'insufficient_funds'
+          | 'idempotency_key_reused'
+          | 'idempotency_key_in_use'
+          | 'rate_limited'
+          | 'internal_error'
         /** @description for people; match on code */
         message: string
         /** @description the field at fault: milestones[0].amount */
