@@ -1,7 +1,8 @@
 /** The answers' other objects: users, sessions, API keys, money, webhooks, trust, the admin's, the test clock. */
 import { type TSchema, Type } from 'typebox'
+import type { TrustLevel } from '../../domain/planner.ts'
 import { PaymentMode } from './escrow.ts'
-import { Currency, Id, Literal, Minor, Null, Obj, OneOf, Time } from './kit.ts'
+import { Currency, Every, Id, Literal, Minor, Null, Obj, OneOf, Time } from './kit.ts'
 
 export const UserSchema = Obj(
   {
@@ -187,7 +188,7 @@ export const PlanSchema = Obj(
     total: Minor,
     currency: Currency,
     payment_mode: PaymentMode,
-    trust_level: OneOf('new', 'building', 'established', 'cautious'),
+    trust_level: Every<TrustLevel>()('new', 'building', 'established', 'cautious'),
     thresholds: Type.Array(Obj({ level: Type.String(), rule: Type.String() })),
     milestones: Type.Array(
       Type.Object(

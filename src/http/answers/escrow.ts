@@ -1,9 +1,21 @@
 /** The answers' escrow objects: offer, contract, milestone, refund request, dispute, amendment, event; the error. */
 import { Type } from 'typebox'
-import { MILESTONE_STATES } from '../../domain/contract-model.ts'
+import {
+  type Amendment,
+  type ContractStatus,
+  type Dispute,
+  type DisputeStatus,
+  MILESTONE_STATES,
+  type Proposal,
+  type RefundRequest,
+  type RefundRequestStatus,
+  type Role,
+} from '../../domain/contract-model.ts'
 import { ERROR_CODES, ERROR_TYPE_STATUS } from '../../domain/errors.ts'
+import type { OfferStatus } from '../../domain/offer.ts'
+import type { PaymentMode as TermsPaymentMode } from '../../domain/terms.ts'
 import { EVENT_TYPES } from '../../domain/types.ts'
-import { Currency, Day, Id, Literal, Minor, Null, Obj, OneOf, Time } from './kit.ts'
+import { Currency, Day, Every, Id, Literal, Minor, Null, Obj, OneOf, Time } from './kit.ts'
 
 export const Party = Obj({ id: Id('usr'), name: Type.String(), email: Type.String() })
 export const Parties = Obj(
@@ -11,7 +23,7 @@ export const Parties = Obj(
   'The client and the freelancer as their profiles read now (reads only; commands and events carry the ids)',
 )
 
-export const PaymentMode = OneOf('by_project', 'by_milestone', 'by_entry')
+export const PaymentMode = Every<TermsPaymentMode>()('by_project', 'by_milestone', 'by_entry')
 
 export const TermsSchema = Obj({
   title: Type.String(),
@@ -39,7 +51,7 @@ export const TermsSchema = Obj({
 export const offerProps = {
   id: Id('off'),
   object: Literal('offer'),
-  status: OneOf('open', 'accepted', 'declined', 'withdrawn', 'expired'),
+  status: Every<OfferStatus>()('open', 'accepted', 'declined', 'withdrawn', 'expired'),
   revision: Type.Integer({ description: 'the current revision, which its author has agreed to' }),
   author_id: Id('usr'),
   client_id: Id('usr'),
@@ -105,8 +117,8 @@ export const RefundRequestSchema = Obj(
     amount: Minor,
     currency: Currency,
     reason: Type.String(),
-    source: OneOf('client', 'partial_approve', 'contract_end', 'dormancy'),
-    status: OneOf('open', 'accepted', 'declined', 'expired'),
+    source: Every<RefundRequest['source']>()('client', 'partial_approve', 'contract_end', 'dormancy'),
+    status: Every<RefundRequestStatus>()('open', 'accepted', 'declined', 'expired'),
     expires_at: Time,
     created_at: Time,
   },
@@ -121,19 +133,19 @@ export const DisputeSchema = Obj(
     milestone_id: Id('ms'),
     milestone_title: Null(Type.String()),
     opened_by: Id('usr'),
-    opener_role: OneOf('client', 'freelancer'),
+    opener_role: Every<Role>()('client', 'freelancer'),
     reason: Type.String(),
-    status: OneOf('awaiting_response', 'negotiation', 'arbitration', 'resolved'),
+    status: Every<DisputeStatus>()('awaiting_response', 'negotiation', 'arbitration', 'resolved'),
     currency: Currency,
     escrow_amount: Minor,
     proposals: Type.Array(
       Obj({
         id: Id('prp'),
         by: Id('usr'),
-        by_role: OneOf('client', 'freelancer', 'admin'),
+        by_role: Every<Proposal['byRole']>()('client', 'freelancer', 'admin'),
         release_amount: Minor,
         message: Type.String(),
-        status: OneOf('open', 'accepted', 'superseded'),
+        status: Every<Proposal['status']>()('open', 'accepted', 'superseded'),
         accepted_by: Type.Array(Id('usr')),
         created_at: Time,
       }),
@@ -144,7 +156,7 @@ export const DisputeSchema = Obj(
       Obj({
         release_amount: Minor,
         refund_amount: Minor,
-        by: OneOf('agreement', 'default', 'arbitration'),
+        by: Every<NonNullable<Dispute['resolution']>['by']>()('agreement', 'default', 'arbitration'),
         note: Null(Type.String()),
         resolved_at: Time,
       }),
@@ -168,7 +180,7 @@ export const AmendmentSchema = Obj(
     object: Literal('amendment'),
     contract_id: Id('ctr'),
     proposed_by: Id('usr'),
-    status: OneOf('proposed', 'accepted', 'rejected', 'withdrawn'),
+    status: Every<Amendment['status']>()('proposed', 'accepted', 'rejected', 'withdrawn'),
     add: Type.Array(AmendedLine),
     edit: Type.Array(
       Type.Object(
@@ -194,7 +206,7 @@ export const AmendmentSchema = Obj(
 export const contractProps = {
   id: Id('ctr'),
   object: Literal('contract'),
-  status: OneOf('active', 'completed', 'ended'),
+  status: Every<ContractStatus>()('active', 'completed', 'ended'),
   offer_id: Id('off'),
   client_id: Id('usr'),
   freelancer_id: Id('usr'),

@@ -6,6 +6,14 @@ export const Obj = <T extends Record<string, TSchema>>(props: T, description?: s
 export const Null = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
 export const Literal = <T extends string>(v: T) => Type.Literal(v)
 export const OneOf = (...values: string[]) => Type.Union(values.map((v) => Type.Literal(v)))
+/**
+ * Every value of a string union of the domain (`Every<OfferStatus>()('open', …)`), checked when it compiles: a value
+ * the domain adds, or one it does not have, is a type error here, so the document cannot fall behind the domain.
+ */
+export const Every =
+  <U extends string>() =>
+  <const A extends readonly U[]>(...values: A & ([U] extends [A[number]] ? unknown : never)) =>
+    OneOf(...values)
 export const Time = Type.String({
   format: 'date-time',
   description: 'ISO 8601, UTC',
