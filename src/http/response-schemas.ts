@@ -39,12 +39,6 @@ import {
 } from './answers/escrow.ts'
 import { List, Literal, Obj } from './answers/kit.ts'
 
-/** The documented answers of a route (`GET /v1/contracts/:id`), with the error body for its 4xx answers. */
-export function documentedResponses(method: string, url: string): Record<string, TSchema> | null {
-  if (!url.startsWith('/v1/')) return null
-  return { ...(RESPONSES[`${method} ${url}`] ?? {}), '4xx': ErrorSchema }
-}
-
 /** `METHOD /path` as the route is registered → its answers by status. */
 export const RESPONSES: Record<string, Record<number, TSchema>> = {
   'POST /v1/offers': { 201: OfferSchema },
@@ -162,10 +156,13 @@ function forDocument(schema: unknown, keep?: unknown): unknown {
 export const documentSchemas = () =>
   Object.fromEntries(Object.entries(NAMED).map(([name, s]) => [name, forDocument(s, s)]))
 
-/** The answers of a route as the document shows them (named objects as references), or null for none. */
+/**
+ * The answers of a route (`GET /v1/contracts/:id`) as the document shows them, with the error body for its 4xx
+ * answers and named objects as references; null outside the API.
+ */
 export function documentedAnswers(method: string, url: string): Record<string, unknown> | null {
-  const answers = documentedResponses(method, url)
-  if (!answers) return null
+  if (!url.startsWith('/v1/')) return null
+  const answers: Record<string, TSchema> = { ...(RESPONSES[`${method} ${url}`] ?? {}), '4xx': ErrorSchema }
   const described = (v: TSchema) => ({
     ...(forDocument(v) as object),
     description: (v as { description?: string }).description ?? 'OK',

@@ -107,13 +107,14 @@ export const MilestoneSchema = Obj(
   'A milestone: a stage of the work, funded into escrow and released on its own',
 )
 
+/** What a refund request and a dispute say of the milestone they are about (`milestone_title` for people). */
+const aboutMilestone = { contract_id: Id('ctr'), milestone_id: Id('ms'), milestone_title: Null(Type.String()) }
+
 export const RefundRequestSchema = Obj(
   {
     id: Id('rfr'),
     object: Literal('refund_request'),
-    contract_id: Id('ctr'),
-    milestone_id: Id('ms'),
-    milestone_title: Null(Type.String()),
+    ...aboutMilestone,
     amount: Minor,
     currency: Currency,
     reason: Type.String(),
@@ -129,9 +130,7 @@ export const DisputeSchema = Obj(
   {
     id: Id('dsp'),
     object: Literal('dispute'),
-    contract_id: Id('ctr'),
-    milestone_id: Id('ms'),
-    milestone_title: Null(Type.String()),
+    ...aboutMilestone,
     opened_by: Id('usr'),
     opener_role: Every<Role>()('client', 'freelancer'),
     reason: Type.String(),
