@@ -145,46 +145,41 @@ export function timeParam(v: string | undefined, name: string, endOfDay = false)
   return dateOnly && endOfDay ? ms + 86_400_000 : ms
 }
 
-/** The lines of one of the user's accounts with running balances, oldest first, from an opening balance. */
-export async function statement(app: App, userId: string, q: StatementQuery) {
+/** The most lines one page of a statement holds (and the default): a statement is read whole when it fits. */
+export const STATEMENT_PAGE_MAX = 1000
+
+/** Where a page of a statement starts: after this line (`null`: at the start), with the balance there. */
+interface StatementCursor {
+  readonly seq: bigint | null
+  readonly balance: bigint
+}
+
+/**
+ * The lines of one of the user's accounts with running balances, oldest first, from an opening balance — one page
+ * of at most `page.limit` lines, after the line `page.startingAfter` (a `jel_` id from an earlier page). The
+ * opening and closing balances are the statement's (at `from` and at `to`) on every page; each line's `balance`
+ * is the running balance after it.
+ */
+export async function statement(
+  app: App,
+  userId: string,
+  q: StatementQuery,
+  page: { limit: number; startingAfter: string | null } = { limit: STATEMENT_PAGE_MAX, startingAfter: null },
+) {
   if (q.from !== null && q.to !== null && q.to <= q.from)
     throw new DomainError('parameter_invalid', 'to must be after from: the statement would cover no time.', 'to')
-  const account = `user:${userId}:${q.account}`
-  const db = app.store.db
-  let opening = 0n
-  if (q.from !== null) {
-    const row = await db
-      .selectFrom('journal_lines')
-      .select((eb) => eb.fn.sum<bigint>('amount').as('s'))
-      .where('account', '=', account)
-      .where('currency', '=', q.currency)
-      .where('created_at', '<', BigInt(q.from))
-      .executeTakeFirst()
-    opening = big(row?.s)
+  const opening = q.from === null ? 0n : await sumOf(app, userId, q, { before: q.from })
+  let at: StatementCursor = { seq: null, balance: opening }
+  if (page.startingAfter !== null) {
+    // the cursor is a line of this statement: of this account and currency, within from and to
+    const seq = /^jel_\d{1,15}$/.test(page.startingAfter) ? BigInt(page.startingAfter.slice(4)) : null
+    const found = seq === null ? undefined : await statementLines(app, userId, q, { seq: seq - 1n, balance: 0n }, 1)
+    if (seq === null || found?.[0]?.seq !== seq) return noCursor(page.startingAfter)
+    at = { seq, balance: opening + (await sumOf(app, userId, q, { throughSeq: seq })) }
   }
-  let lq = db
-    .selectFrom('journal_lines as l')
-    .innerJoin('journal_entries as e', 'e.id', 'l.entry_id')
-    .select(['l.seq', 'l.entry_id', 'l.amount', 'l.created_at', 'e.kind', 'e.memo', 'e.contract_id', 'e.milestone_id'])
-    .where('l.account', '=', account)
-    .where('l.currency', '=', q.currency)
-  if (q.from !== null) lq = lq.where('l.created_at', '>=', BigInt(q.from))
-  if (q.to !== null) lq = lq.where('l.created_at', '<', BigInt(q.to))
-  const rows = await lq.orderBy('l.seq').execute()
-  let running = opening
-  const lines = rows.map((r) => {
-    running += big(r.amount)
-    return {
-      entry_id: r.entry_id,
-      date: iso(num(r.created_at)),
-      kind: r.kind,
-      description: r.memo,
-      contract_id: r.contract_id,
-      milestone_id: r.milestone_id,
-      amount: Number(big(r.amount)),
-      balance: Number(running),
-    }
-  })
+  const { lines, hasMore, running } = await linesPage(app, userId, q, at, page.limit)
+  // the closing balance is the last line's when this page ends the statement, else every line's within `to`
+  const closing = hasMore ? opening + (await sumOf(app, userId, q, {})) : running
   return {
     object: 'statement' as const,
     account: q.account,
@@ -192,10 +187,78 @@ export async function statement(app: App, userId: string, q: StatementQuery) {
     from: q.from === null ? null : iso(q.from),
     to: q.to === null ? null : iso(q.to),
     opening_balance: Number(opening),
-    closing_balance: Number(running),
+    closing_balance: Number(closing),
     data: lines,
-    has_more: false,
+    has_more: hasMore,
   }
+}
+
+export type Statement = Awaited<ReturnType<typeof statement>>
+
+const accountOf = (userId: string, q: StatementQuery) => `user:${userId}:${q.account}`
+
+/**
+ * The sum of the account's lines in the currency: those before `before` (the opening balance), or those within the
+ * statement's bounds, up to line `throughSeq` when given.
+ */
+async function sumOf(app: App, userId: string, q: StatementQuery, at: { before?: number; throughSeq?: bigint }) {
+  let sq = app.store.db
+    .selectFrom('journal_lines')
+    .select((eb) => eb.fn.sum<bigint>('amount').as('s'))
+    .where('account', '=', accountOf(userId, q))
+    .where('currency', '=', q.currency)
+  if (at.before !== undefined) sq = sq.where('created_at', '<', BigInt(at.before))
+  else {
+    if (q.from !== null) sq = sq.where('created_at', '>=', BigInt(q.from))
+    if (q.to !== null) sq = sq.where('created_at', '<', BigInt(q.to))
+    if (at.throughSeq !== undefined) sq = sq.where('seq', '<=', at.throughSeq)
+  }
+  return big((await sq.executeTakeFirst())?.s)
+}
+
+/** A page of up to `limit` lines after `at`, each with the running balance after it, and the balance at its end. */
+async function linesPage(app: App, userId: string, q: StatementQuery, at: StatementCursor, limit: number) {
+  const rows = await statementLines(app, userId, q, at, limit + 1)
+  let running = at.balance
+  const lines = rows.slice(0, limit).map((r) => {
+    running += r.amount
+    return { ...r.line, balance: Number(running) }
+  })
+  return { lines, hasMore: rows.length > limit, running }
+}
+
+/** Up to `limit` lines of the statement after the cursor's line, oldest first. */
+async function statementLines(
+  app: App,
+  userId: string,
+  q: StatementQuery,
+  after: StatementCursor | null,
+  limit: number,
+) {
+  let lq = app.store.db
+    .selectFrom('journal_lines as l')
+    .innerJoin('journal_entries as e', 'e.id', 'l.entry_id')
+    .select(['l.seq', 'l.entry_id', 'l.amount', 'l.created_at', 'e.kind', 'e.memo', 'e.contract_id', 'e.milestone_id'])
+    .where('l.account', '=', accountOf(userId, q))
+    .where('l.currency', '=', q.currency)
+  if (q.from !== null) lq = lq.where('l.created_at', '>=', BigInt(q.from))
+  if (q.to !== null) lq = lq.where('l.created_at', '<', BigInt(q.to))
+  if (after?.seq != null) lq = lq.where('l.seq', '>', after.seq)
+  const rows = await lq.orderBy('l.seq').limit(limit).execute()
+  return rows.map((r) => ({
+    seq: big(r.seq),
+    amount: big(r.amount),
+    line: {
+      id: `jel_${num(r.seq)}`,
+      entry_id: r.entry_id,
+      date: iso(num(r.created_at)),
+      kind: r.kind,
+      description: r.memo,
+      contract_id: r.contract_id,
+      milestone_id: r.milestone_id,
+      amount: Number(big(r.amount)),
+    },
+  }))
 }
 
 const csvCell = (v: unknown) => {
@@ -203,31 +266,51 @@ const csvCell = (v: unknown) => {
   return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
 }
 
-/** The statement as CSV: a header row, amounts in minor units, and the running balance. */
-export function statementCsv(s: Awaited<ReturnType<typeof statement>>): string {
-  const header = [
-    'date',
-    'entry_id',
-    'kind',
-    'description',
-    'contract_id',
-    'milestone_id',
-    'currency',
-    'amount',
-    'balance',
-  ]
-  const rows = s.data.map((l) => [
-    l.date,
-    l.entry_id,
-    l.kind,
-    l.description,
-    l.contract_id,
-    l.milestone_id,
-    s.currency,
-    l.amount,
-    l.balance,
-  ])
-  return `${[header, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n')}\r\n`
+const CSV_HEADER = [
+  'date',
+  'entry_id',
+  'kind',
+  'description',
+  'contract_id',
+  'milestone_id',
+  'currency',
+  'amount',
+  'balance',
+]
+
+/** Lines of a statement as rows of CSV (amounts in minor units, and the running balance), each ending in CRLF. */
+const csvRows = (s: Statement) =>
+  s.data
+    .map((l) =>
+      [l.date, l.entry_id, l.kind, l.description, l.contract_id, l.milestone_id, s.currency, l.amount, l.balance]
+        .map(csvCell)
+        .join(','),
+    )
+    .map((row) => `${row}\r\n`)
+    .join('')
+
+/**
+ * The whole statement as CSV — a header row, then every line, read a page at a time so that a statement of years
+ * is never held at once. `first` is its first page (`statement` with no cursor), read before an answer starts, so
+ * that a mistake in the query is an error and not a broken file.
+ */
+export async function* statementCsv(
+  app: App,
+  userId: string,
+  q: StatementQuery,
+  first: Statement,
+  pageSize = STATEMENT_PAGE_MAX,
+) {
+  yield `${CSV_HEADER.join(',')}\r\n`
+  let page = first
+  for (;;) {
+    yield csvRows(page)
+    const last = page.data.at(-1)
+    if (!page.has_more || !last) return
+    const at = { seq: BigInt(last.id.slice(4)), balance: BigInt(last.balance) }
+    const next = await linesPage(app, userId, q, at, pageSize)
+    page = { ...page, data: next.lines, has_more: next.hasMore }
+  }
 }
 
 /** The journal lines that touch the user's accounts, newest first. */

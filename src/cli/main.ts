@@ -2,6 +2,7 @@
  * `tranche`: serve, worker, migrate, verify, admin create, export, demo (SPEC §11).
  * A bad configuration is one line on stderr and exit code 2, never a stack trace.
  */
+import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import { createUser } from '../app/accounts.ts'
 import { ConfigError, loadConfig } from '../app/config.ts'
@@ -119,8 +120,10 @@ async function main(argv: string[]) {
           .where('id', '=', values.user)
           .executeTakeFirst()
         if (!user) throw new Refusal(`no user ${values.user}`)
-        const s = await statement(rt.app, values.user, { currency: values.currency, from, to, account: 'available' })
-        process.stdout.write(statementCsv(s))
+        const q = { currency: values.currency, from, to, account: 'available' as const }
+        const first = await statement(rt.app, values.user, q)
+        for await (const chunk of statementCsv(rt.app, values.user, q, first))
+          if (!process.stdout.write(chunk)) await once(process.stdout, 'drain')
       } finally {
         await rt.close()
       }

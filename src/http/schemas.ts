@@ -96,6 +96,24 @@ export const EventListQuery = Strict({
   ),
   contract_id: Type.Optional(Type.String({ maxLength: 100 })),
 })
+/** A statement: its account, currency and bounds, and (JSON only) its page; lines are many, so pages are long. */
+export const StatementQuery = Strict({
+  currency: Currency,
+  from: Type.Optional(Type.String({ maxLength: 40 })),
+  to: Type.Optional(Type.String({ maxLength: 40 })),
+  format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
+  account: Type.Optional(Type.Union([Type.Literal('available'), Type.Literal('pending')])),
+  limit: Type.Optional(
+    matching('^(1000|[1-9][0-9]{0,2})$', 'must be a whole number from 1 to 1000', {
+      description: 'lines a page: 1..1000 (default 1000)',
+    }),
+  ),
+  starting_after: Type.Optional(
+    matching('^jel_[0-9]{1,15}$', 'must be the id of a statement line, like jel_42', {
+      description: 'the id of the last line of the page before',
+    }),
+  ),
+})
 /** A query that takes no parameters at all. */
 export const NoQuery = Strict({})
 

@@ -130,6 +130,24 @@ describe.skipIf(!HAS_CHROMIUM)('escrow protection and disputes', () => {
       await visible(page.getByText('Paid out USD 450.00.'))
       await hasText(page.locator('.stat').filter({ hasText: 'Available USD' }), 'USD 0.00')
       await visible(page.getByRole('region', { name: 'Payouts' }).getByText('USD 450.00'))
+      // the statement comes a page at a time: pages of one line here (the real server, asked for less), so
+      // "More lines" fetches the payout after the hold's end, and the balance runs on across the pages
+      await page.route(/\/v1\/statements\?/, (route) => {
+        const url = new URL(route.request().url())
+        if (url.searchParams.get('format') !== 'csv') url.searchParams.set('limit', '1')
+        return route.continue({ url: url.toString() })
+      })
+      await page.reload()
+      const statement = page.locator('table.statement')
+      const lines = statement.locator('tbody tr').filter({ hasText: /USD/ })
+      await hasText(lines.nth(1), 'USD 450.00') // opening balance, then the hold's end
+      await expect.poll(() => lines.count()).toBe(3) // opening, one line, closing
+      await hasText(statement.getByRole('row', { name: /Closing balance/ }), 'USD 0.00')
+      await statement.getByRole('button', { name: 'More lines' }).click()
+      await expect.poll(() => lines.count()).toBe(4)
+      await hasText(lines.nth(2), '-USD 450.00')
+      await hidden(statement.getByRole('button', { name: 'More lines' }))
+      await page.unroute(/\/v1\/statements\?/)
     })
   })
 

@@ -1,5 +1,6 @@
 /** Balances, payouts, statements (JSON and CSV) and ledger entries (SPEC §7). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { statement, statementCsv } from '../../src/app/money.ts'
 import { adminUser, advance, DATABASES, startEnv, type TestEnv } from '../support/harness.ts'
 import {
   balance,
@@ -253,5 +254,90 @@ describe.each(DATABASES)('money on %s', (kind) => {
     expect(ok(await get(env, d.client.token, '/v1/ledger/entries')).data).toEqual([])
     expectError(await get(env, undefined, '/v1/ledger/entries'), 401, 'authentication_required')
     expect(ok(await get(env, admin.token, '/v1/admin/verify')).ok).toBe(true)
+  })
+
+  it('pages a JSON statement: the balances run on across pages, and the CSV holds every line', async () => {
+    // a freelancer with six lines on the pending account: three releases an hour apart, then their hold releases
+    const e = await funded(env, {}, [10_000, 20_000, 30_000])
+    const times: string[] = []
+    for (const id of e.ids) {
+      await advance(env, 3600)
+      times.push(ok(await get(env, admin.token, '/v1/test_clock')).now)
+      ok(await post(env, e.client.token, `/v1/milestones/${id}/approve`))
+    }
+    await advance(env, 5 * DAY)
+    const t = e.freelancer.token
+    type Line = { id: string; kind: string; amount: number; balance: number }
+    const url = (q: string) => `/v1/statements?currency=USD&account=pending${q}`
+    const whole = ok(await get(env, t, url('')))
+    expect(whole.has_more).toBe(false)
+    expect(whole.data.map((l: Line) => [l.kind, l.balance])).toEqual([
+      ['release', 9_000],
+      ['release', 27_000],
+      ['release', 54_000],
+      ['hold_release', 45_000],
+      ['hold_release', 27_000],
+      ['hold_release', 0],
+    ])
+    expect(whole.data.every((l: Line) => /^jel_\d+$/.test(l.id))).toBe(true)
+
+    // pages of 4, then 2, from the same statement; each page carries the statement's opening and closing balances
+    const walk = async (q: string, limit: number) => {
+      const pages = []
+      let after = ''
+      for (;;) {
+        const p = ok(await get(env, t, url(`${q}&limit=${limit}${after}`)))
+        pages.push(p)
+        if (!p.has_more) return pages
+        after = `&starting_after=${p.data.at(-1).id}`
+      }
+    }
+    const pages = await walk('', 4)
+    expect(pages.map((p) => [p.data.length, p.has_more, p.opening_balance, p.closing_balance])).toEqual([
+      [4, true, 0, 0],
+      [2, false, 0, 0],
+    ])
+    expect(pages.flatMap((p) => p.data)).toEqual(whole.data)
+    // from the second release on: the first is the opening balance, on every page
+    const from = `&from=${encodeURIComponent(times[1]!)}`
+    const ranged = await walk(from, 2)
+    expect(ranged.map((p) => [p.data.length, p.opening_balance, p.closing_balance])).toEqual([
+      [2, 9_000, 0],
+      [2, 9_000, 0],
+      [1, 9_000, 0],
+    ])
+    expect(ranged.flatMap((p) => p.data)).toEqual(whole.data.slice(1))
+    // a page that ends before the statement does still gives the statement's closing balance
+    const to = `&to=${encodeURIComponent(times[2]!)}` // the third release is at `to`: not in the statement
+    expect(ok(await get(env, t, url(`${to}&limit=1`)))).toMatchObject({ closing_balance: 27_000, has_more: true })
+
+    // a cursor must be a line of this statement: not another account's, not one outside the bounds
+    const available = ok(await get(env, d.freelancer.token, '/v1/statements?currency=USD')).data[0].id
+    for (const other of [available, whole.data[0].id]) {
+      const q = other === available ? '' : from
+      expectError(await get(env, t, url(`${q}&starting_after=${other}`)), 404, 'resource_missing', 'starting_after')
+    }
+    expectError(await get(env, t, url('&starting_after=je_1')), 400, 'parameter_invalid', 'starting_after')
+    for (const limit of ['0', '1001', '2.5'])
+      expectError(await get(env, t, url(`&limit=${limit}`)), 400, 'parameter_invalid', 'limit')
+    ok(await get(env, t, url('&limit=1000')))
+    // the CSV is always the whole statement
+    expectError(await get(env, t, url('&format=csv&limit=2')), 400, 'parameter_invalid', 'limit')
+    const csv = await raw(env, 'GET', url('&format=csv'), { authorization: `Bearer ${t}` })
+    expect(csv.status).toBe(200)
+    const balances = csv.text
+      .trim()
+      .split('\r\n')
+      .slice(1)
+      .map((r) => Number(r.split(',').at(-1)))
+    expect(balances).toEqual(whole.data.map((l: Line) => l.balance))
+
+    // the CSV is read a page at a time: pages of 2 give the same file as one page of all
+    const q = { currency: 'USD', from: null, to: null, account: 'pending' as const }
+    const app = env.rt.app
+    const first = await statement(app, e.freelancer.id, q, { limit: 2, startingAfter: null })
+    let paged = ''
+    for await (const chunk of statementCsv(app, e.freelancer.id, q, first, 2)) paged += chunk
+    expect(paged).toBe(csv.text)
   })
 })

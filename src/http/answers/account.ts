@@ -74,10 +74,11 @@ export const StatementSchema = Obj(
     currency: Currency,
     from: Null(Time),
     to: Null(Time),
-    opening_balance: Type.Integer(),
-    closing_balance: Type.Integer(),
+    opening_balance: Type.Integer({ description: 'the balance at from' }),
+    closing_balance: Type.Integer({ description: 'the balance at to (or now), whichever page this is' }),
     data: Type.Array(
       Obj({
+        id: Type.String({ description: 'jel_…, the journal line (starting_after takes it)' }),
         entry_id: Type.String(),
         date: Time,
         kind: Type.String(),
@@ -88,9 +89,9 @@ export const StatementSchema = Obj(
         balance: Type.Integer({ description: 'the running balance after this line' }),
       }),
     ),
-    has_more: Type.Literal(false),
+    has_more: Type.Boolean({ description: 'more lines follow: ask again with starting_after the last id' }),
   },
-  'The lines of one of my accounts with running balances, oldest first (CSV with format=csv)',
+  'The lines of one of my accounts with running balances, oldest first, a page at a time (CSV with format=csv)',
 )
 export const LedgerLineSchema = Obj({
   id: Type.String({ description: 'jel_…' }),

@@ -1,4 +1,5 @@
 /** Balances, payouts, statements and ledger entries (SPEC §7). */
+import { Readable } from 'node:stream'
 import { Type } from 'typebox'
 import type { App } from '../../app/app.ts'
 import {
@@ -6,6 +7,7 @@ import {
   createPayout,
   myLedgerEntries,
   presentPayout,
+  STATEMENT_PAGE_MAX,
   statement,
   statementCsv,
   timeParam,
@@ -16,7 +18,7 @@ import { afterCursor } from '../../store/paging.ts'
 import { actorOf } from '../auth.ts'
 import { idempotent } from '../idempotency.ts'
 import { big, list, page, type Server } from '../route-kit.ts'
-import { Amount, Currency, Id, ListQuery, NoQuery, Strict } from '../schemas.ts'
+import { Amount, Currency, Id, ListQuery, NoQuery, StatementQuery, Strict } from '../schemas.ts'
 
 const auth = { auth: 'user' as const }
 
@@ -90,33 +92,34 @@ export function moneyRoutes(server: Server, app: App) {
       config: auth,
       schema: {
         tags: ['money'],
-        summary: 'Statement with running balance (JSON, or CSV with format=csv)',
-        querystring: Strict({
-          currency: Currency,
-          from: Type.Optional(Type.String({ maxLength: 40 })),
-          to: Type.Optional(Type.String({ maxLength: 40 })),
-          format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')])),
-          account: Type.Optional(Type.Union([Type.Literal('available'), Type.Literal('pending')])),
-        }),
+        summary: 'Statement with running balance (JSON a page at a time, or the whole as CSV with format=csv)',
+        querystring: StatementQuery,
       },
     },
     async (req, reply) => {
       const q = req.query
       if (!isSupportedCurrency(q.currency))
         fail('currency_unsupported', `Currency ${q.currency} is not supported.`, 'currency')
-      const s = await statement(app, req.user!.id, {
+      const csv = q.format === 'csv'
+      // the CSV is always the whole statement: a page of it would be mistaken for all of it
+      for (const param of ['limit', 'starting_after'] as const)
+        if (csv && q[param] !== undefined)
+          fail('parameter_invalid', `${param} applies to the JSON statement only; the CSV holds every line.`, param)
+      const query = {
         currency: q.currency,
         from: timeParam(q.from, 'from'),
         to: timeParam(q.to, 'to', true),
         account: q.account ?? 'available',
-      })
-      if (q.format === 'csv') {
-        reply
-          .type('text/csv; charset=utf-8')
-          .header('content-disposition', `attachment; filename="tranche-statement-${q.currency}.csv"`)
-        return statementCsv(s)
       }
-      return s
+      const first = await statement(app, req.user!.id, query, {
+        limit: q.limit === undefined ? STATEMENT_PAGE_MAX : Number(q.limit),
+        startingAfter: q.starting_after ?? null,
+      })
+      if (!csv) return first
+      reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="tranche-statement-${q.currency}.csv"`)
+      return reply.send(Readable.from(statementCsv(app, req.user!.id, query, first)))
     },
   )
   server.get(

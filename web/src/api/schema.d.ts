@@ -2929,7 +2929,7 @@ export interface paths {
       path?: never
       cookie?: never
     }
-    /** Statement with running balance (JSON, or CSV with format=csv) */
+    /** Statement with running balance (JSON a page at a time, or the whole as CSV with format=csv) */
     get: {
       parameters: {
         query: {
@@ -2938,6 +2938,10 @@ export interface paths {
           currency: string
           format?: 'json' | 'csv'
           from?: string
+          /** @description lines a page: 1..1000 (default 1000) */
+          limit?: string
+          /** @description the id of the last line of the page before */
+          starting_after?: string
           to?: string
         }
         header?: never
@@ -2955,7 +2959,7 @@ export interface paths {
             'application/json': components['schemas']['Error']
           }
         }
-        /** @description The lines of one of my accounts with running balances, oldest first (CSV with format=csv) */
+        /** @description The lines of one of my accounts with running balances, oldest first, a page at a time (CSV with format=csv) */
         200: {
           headers: {
             [name: string]: unknown
@@ -2963,6 +2967,7 @@ export interface paths {
           content: {
             'application/json': {
               account: 'available' | 'pending'
+              /** @description the balance at to (or now), whichever page this is */
               closing_balance: number
               /**
                * @description ISO 4217, upper case
@@ -2983,14 +2988,17 @@ export interface paths {
                 date: string
                 description: string
                 entry_id: string
+                /** @description jel_…, the journal line (starting_after takes it) */
+                id: string
                 kind: string
                 milestone_id: string | null
               }[]
               from: string | null
-              /** @enum {boolean} */
-              has_more: false
+              /** @description more lines follow: ask again with starting_after the last id */
+              has_more: boolean
               /** @enum {string} */
               object: 'statement'
+              /** @description the balance at from */
               opening_balance: number
               to: string | null
             }

@@ -166,8 +166,14 @@ export const api = {
     unwrap<List<Payout>>(client.GET('/v1/payouts', { params: { query } })),
   payout: (body: Body<'/v1/payouts'>, key: string) =>
     unwrap<Payout>(client.POST('/v1/payouts', { body, ...idem(key) })),
-  statement: (query: { currency: string; from?: string; to?: string; account?: 'available' | 'pending' }) =>
-    unwrap<Statement>(client.GET('/v1/statements', { params: { query } })),
+  statement: (query: {
+    currency: string
+    from?: string
+    to?: string
+    account?: 'available' | 'pending'
+    limit?: string
+    starting_after?: string
+  }) => unwrap<Statement>(client.GET('/v1/statements', { params: { query } })),
   ledger: (query: QueryOf<'/v1/ledger/entries'> = {}) =>
     unwrap<LedgerLines>(client.GET('/v1/ledger/entries', { params: { query } })),
 

@@ -1,5 +1,5 @@
 /** Money: balances and payouts, the statement with running balance (and its CSV), an earnings/spending chart. */
-import { useQuery } from '@tanstack/react-query'
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query'
 import { type FormEvent, useMemo, useState } from 'react'
 import { Link } from 'react-router'
 import { fee } from '../../../src/domain/money.ts'
@@ -233,7 +233,15 @@ function StatementSection({
     ...(from ? { from: startOfDay(from, me.time_zone) } : {}),
     ...(to ? { to: startOfDay(to, me.time_zone, 1) } : {}),
   }
-  const st = useQuery({ queryKey: ['statement', query], queryFn: () => api.statement(query) })
+  // a statement comes a page (of up to 1,000 lines) at a time; the balances run on from page to page
+  const pages = useInfiniteQuery({
+    queryKey: ['statement', query],
+    queryFn: ({ pageParam }) => api.statement({ ...query, ...(pageParam ? { starting_after: pageParam } : {}) }),
+    initialPageParam: '',
+    getNextPageParam: (last) => (last.has_more ? last.data[last.data.length - 1]?.id : undefined),
+  })
+  const first = pages.data?.pages[0]
+  const st = { ...pages, data: first && { ...first, data: pages.data!.pages.flatMap((p) => p.data) } }
   const csv = `/v1/statements?${new URLSearchParams({ ...query, format: 'csv' }).toString()}`
   return (
     <section className="card" aria-labelledby="st-h">
@@ -286,7 +294,7 @@ function StatementSection({
                 <td className="num">{money(st.data.opening_balance, currency)}</td>
               </tr>
               {st.data.data.map((l) => (
-                <tr key={`${l.entry_id}-${l.date}`}>
+                <tr key={l.id}>
                   <td>{dateTime(l.date, me.time_zone)}</td>
                   <td title={l.description}>
                     {KIND_LABEL[l.kind] ?? l.kind}
@@ -301,6 +309,15 @@ function StatementSection({
                   <td className="num">{money(l.balance, currency)}</td>
                 </tr>
               ))}
+              {pages.hasNextPage && (
+                <tr>
+                  <td colSpan={4}>
+                    <Button kind="secondary" busy={pages.isFetchingNextPage} onClick={() => void pages.fetchNextPage()}>
+                      More lines
+                    </Button>
+                  </td>
+                </tr>
+              )}
               <tr>
                 <th scope="row" colSpan={3}>
                   Closing balance
