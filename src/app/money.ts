@@ -68,7 +68,7 @@ export async function createPayout(
       user_id: actor.id,
       currency: input.currency,
       amount: input.amount,
-      status: 'paid',
+      status: 'paid' as const,
       created_at: BigInt(tx.now),
     }
     await tx.db.insertInto('payouts').values(row).execute()

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { fail, noCursor } from '../domain/errors.ts'
-import { iso } from '../domain/types.ts'
+import { type DeliveryStatus, iso } from '../domain/types.ts'
 import { refuseUrl } from '../jobs/url-guard.ts'
 import { writeOnce } from '../store/database.ts'
 import { afterCursor } from '../store/paging.ts'
@@ -153,7 +153,7 @@ type DeliveryRow = {
   id: string
   endpoint_id: string
   event_id: string
-  status: string
+  status: DeliveryStatus
   attempts: number | bigint
   next_attempt_at: number | bigint | string | null
   last_status: number | bigint | null

@@ -53,6 +53,15 @@ export function eventEnabled(enabled: readonly string[], type: string): boolean 
   return enabled.some((x) => x === '*' || x === type || (x.endsWith('.*') && type.startsWith(x.slice(0, -1))))
 }
 
+/**
+ * What became of a webhook delivery: waiting for its next attempt, answered with a 2xx, given up on after the last
+ * retry, or never sent because its endpoint was disabled.
+ */
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'skipped'
+
+/** A payout's status: the sandbox rail pays at once or refuses (and then nothing is recorded). */
+export type PayoutStatus = 'paid'
+
 /** An event to record (outbox); the application renders `data.object` from the saved state. */
 export interface DomainEvent {
   readonly type: string

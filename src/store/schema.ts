@@ -4,6 +4,7 @@
  * so readers convert with `num()` / `big()` below.
  */
 import type { Generated } from 'kysely'
+import type { DeliveryStatus, PayoutStatus } from '../domain/types.ts'
 
 type Int = bigint | number
 type Big = bigint | number | string
@@ -147,7 +148,7 @@ export interface WebhookDeliveriesTable {
   user_id: string
   event_id: string
   event_seq: Big
-  status: string
+  status: DeliveryStatus
   attempts: Int
   next_attempt_at: Big | null
   lease_until: Big | null
@@ -161,7 +162,7 @@ export interface PayoutsTable {
   user_id: string
   currency: string
   amount: Big
-  status: string
+  status: PayoutStatus
   created_at: Big
 }
 export interface ClockTable {

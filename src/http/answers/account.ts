@@ -1,6 +1,7 @@
 /** The answers' other objects: users, sessions, API keys, money, webhooks, trust, the admin's, the test clock. */
 import { type TSchema, Type } from 'typebox'
 import type { TrustLevel } from '../../domain/planner.ts'
+import type { DeliveryStatus, PayoutStatus } from '../../domain/types.ts'
 import { PaymentMode } from './escrow.ts'
 import { Currency, Every, Id, Literal, Minor, Null, Obj, OneOf, Time } from './kit.ts'
 
@@ -62,7 +63,7 @@ export const PayoutSchema = Obj(
     user_id: Id('usr'),
     currency: Currency,
     amount: Minor,
-    status: Type.String(),
+    status: Every<PayoutStatus>()('paid'),
     created_at: Time,
   },
   'Money paid out of the available balance through the payment rail',
@@ -129,7 +130,7 @@ export const WebhookDeliverySchema = Obj(
     object: Literal('webhook_delivery'),
     endpoint_id: Id('whe'),
     event_id: Id('evt'),
-    status: OneOf('pending', 'delivered', 'failed', 'skipped'),
+    status: Every<DeliveryStatus>()('pending', 'delivered', 'failed', 'skipped'),
     attempts: Type.Integer(),
     next_attempt_at: Null(Time),
     last_response_status: Null(Type.Integer()),

@@ -83,7 +83,7 @@ export async function insertDeliveries(
         user_id: ep.user_id,
         event_id: e.id,
         event_seq: seqOf.get(e.id)!,
-        status: 'pending',
+        status: 'pending' as const,
         attempts: 0,
         next_attempt_at: BigInt(e.createdAt),
         created_at: BigInt(e.createdAt),

@@ -4644,7 +4644,7 @@ export interface components {
       id: string
       /** @constant */
       object: 'payout'
-      status: string
+      status: 'paid'
       /**
        * @description usr_…
        * @example usr_0Vc7KFKFcfT4nhWYQzCy
