@@ -16,6 +16,7 @@ type EndpointRow = {
   enabled_events: string
   enabled: number | bigint
   created_at: number | bigint | string
+  previous_secret_until: number | bigint | string | null
 }
 
 const presentEndpoint = (e: EndpointRow) => ({
@@ -25,6 +26,8 @@ const presentEndpoint = (e: EndpointRow) => ({
   enabled_events: JSON.parse(e.enabled_events) as string[],
   enabled: num(e.enabled) === 1,
   created_at: iso(num(e.created_at)),
+  // after a roll, until when the secret before it signs too (a time in the past: it no longer does)
+  previous_secret_expires_at: e.previous_secret_until === null ? null : iso(num(e.previous_secret_until)),
 })
 
 export async function createEndpoint(
@@ -48,7 +51,7 @@ export async function createEndpoint(
   return run(app, { actor: { kind: 'user', id: userId }, idem }, async (tx) => {
     await tx.db.insertInto('webhook_endpoints').values(row).execute()
     tx.audit('webhook_endpoint.create', row.id, { url: input.url })
-    return { ...presentEndpoint(row), secret }
+    return { ...presentEndpoint({ ...row, previous_secret_until: null }), secret }
   })
 }
 
@@ -133,7 +136,7 @@ export async function rollSecret(app: App, userId: string, id: string, keepHours
     }
     await tx.db.updateTable('webhook_endpoints').set(changes).where('id', '=', id).execute()
     tx.audit('webhook_endpoint.roll_secret', id, { keep_hours: keepHours })
-    return { ...presentEndpoint(before), secret }
+    return { ...presentEndpoint({ ...before, ...changes }), secret }
   })
 }
 

@@ -296,8 +296,13 @@ describe.each(DATABASES)('events and webhooks on %s', (kind) => {
     const valid = (secret: string, got: { header: string; body: string }) =>
       verifySignature(secret, got.body, got.header, Math.floor(Date.now() / 1000))
 
+    expect(w.previous_secret_expires_at).toBeNull()
     const rolled = ok(await roll({ keep_hours: 1 }))
     expect(rolled).toMatchObject({ id: w.id, object: 'webhook_endpoint', enabled: true })
+    // the answer says until when the old secret signs too (the test clock stands still: an hour after creation)
+    expect(Date.parse(rolled.previous_secret_expires_at) - Date.parse(w.created_at)).toBe(3_600_000)
+    const { secret: _, ...shown } = rolled
+    expect(ok(await get(env, t, `/v1/webhook_endpoints/${w.id}`))).toEqual(shown)
     expect(rolled.secret).toMatch(/^whsec_/)
     expect(rolled.secret).not.toBe(w.secret)
     const both = await delivered(0)
@@ -310,6 +315,7 @@ describe.each(DATABASES)('events and webhooks on %s', (kind) => {
     expect([valid(rolled.secret, onlyNew), valid(w.secret, onlyNew)]).toEqual([true, false])
 
     const now = ok(await roll({ keep_hours: 0 })) // the old one stops at once
+    expect(now.previous_secret_expires_at).toBeNull()
     const last = await delivered(2)
     expect([valid(now.secret, last), valid(rolled.secret, last)]).toEqual([true, false])
 

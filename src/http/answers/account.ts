@@ -115,6 +115,9 @@ export const endpointProps = {
   enabled_events: Type.Array(Type.String({ description: '*, a group (milestone.*) or an event type' })),
   enabled: Type.Boolean(),
   created_at: Time,
+  previous_secret_expires_at: Type.Union([Time, Type.Null()], {
+    description: 'after a roll of the secret: until when the one before signs too (null: it does not)',
+  }),
 }
 export const WebhookEndpointSchema = Obj(endpointProps, 'Where your events are POSTed, signed')
 export const NewWebhookEndpointSchema = Obj(

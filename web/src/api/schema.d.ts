@@ -3392,6 +3392,8 @@ export interface paths {
                 id: string
                 /** @enum {string} */
                 object: 'webhook_endpoint'
+                /** @description after a roll of the secret: until when the one before signs too (null: it does not) */
+                previous_secret_expires_at: string | null
                 url: string
               }[]
               has_more: boolean
@@ -3496,6 +3498,8 @@ export interface paths {
               id: string
               /** @enum {string} */
               object: 'webhook_endpoint'
+              /** @description after a roll of the secret: until when the one before signs too (null: it does not) */
+              previous_secret_expires_at: string | null
               secret: string | null
               url: string
             }
@@ -3559,6 +3563,8 @@ export interface paths {
               id: string
               /** @enum {string} */
               object: 'webhook_endpoint'
+              /** @description after a roll of the secret: until when the one before signs too (null: it does not) */
+              previous_secret_expires_at: string | null
               url: string
             }
           }
@@ -3705,6 +3711,8 @@ export interface paths {
               id: string
               /** @enum {string} */
               object: 'webhook_endpoint'
+              /** @description after a roll of the secret: until when the one before signs too (null: it does not) */
+              previous_secret_expires_at: string | null
               url: string
             }
           }
@@ -3831,6 +3839,8 @@ export interface paths {
               id: string
               /** @enum {string} */
               object: 'webhook_endpoint'
+              /** @description after a roll of the secret: until when the one before signs too (null: it does not) */
+              previous_secret_expires_at: string | null
               secret: string | null
               url: string
             }

@@ -111,9 +111,9 @@ function EndpointRow({ w, onDeleted }: { w: WebhookEndpoint; onDeleted: () => vo
   const toggle = useAction((_: undefined) => api.updateWebhook(w.id, { enabled: !w.enabled }), {
     invalidate: [['webhooks']],
   })
-  const [rolled, setRolled] = useState<string | null>(null)
+  const [rolled, setRolled] = useState<{ secret: string; oldUntil: string | null } | null>(null)
   const roll = useAction((_: undefined, key) => api.rollWebhookSecret(w.id, key), {
-    onSuccess: (r) => setRolled(r.secret),
+    onSuccess: (r) => r.secret && setRolled({ secret: r.secret, oldUntil: r.previous_secret_expires_at }),
   })
   const retry = useAction((id: string, key) => api.retryDelivery(id, key), { invalidate: [['deliveries', w.id]] })
   return (
@@ -140,8 +140,12 @@ function EndpointRow({ w, onDeleted }: { w: WebhookEndpoint; onDeleted: () => vo
       </div>
       {rolled && (
         <Secret
-          label="New signing secret (the old one signs beside it for 24 hours)"
-          value={rolled}
+          label={`New signing secret (${
+            rolled.oldUntil
+              ? `the old one signs beside it until ${dateTime(rolled.oldUntil, me.time_zone)}`
+              : 'the old one no longer signs'
+          })`}
+          value={rolled.secret}
           onClose={() => setRolled(null)}
         />
       )}
