@@ -9,6 +9,7 @@ import { ensureAdmin } from './app/accounts.ts'
 import type { App, Logger } from './app/app.ts'
 import { type Clock, ManualClock, systemClock } from './app/clock.ts'
 import type { Config } from './app/config.ts'
+import { CredentialCache } from './app/credentials.ts'
 import { GroupCommit } from './app/group-commit.ts'
 import { sandboxRail } from './app/payment-rail.ts'
 import { buildServer } from './http/server.ts'
@@ -56,6 +57,7 @@ export async function createRuntime(
   const app: App = {
     batcher,
     claims: store.caps.dialect === 'sqlite' ? localClaims(store.db) : rowClaims(store.db),
+    credentials: new CredentialCache(),
     store,
     clock,
     config,

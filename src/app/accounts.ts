@@ -96,7 +96,7 @@ export async function updateProfile(app: App, userId: string, input: { name?: st
     await tx.db.updateTable('users').set(changes).where('id', '=', userId).execute()
     await tx.audit('user.update', userId, changes)
     return presentUser({ ...before, ...changes })
-  })
+  }).finally(() => app.credentials.forgetUser(userId))
 }
 
 /**
@@ -212,18 +212,26 @@ export async function login(app: App, limiter: LoginLimiter, input: { email: str
 }
 
 export async function logout(app: App, token: string) {
-  await writeOnce(app.store, (db) => db.deleteFrom('sessions').where('token_hash', '=', sha256(token)).execute())
+  const hash = sha256(token)
+  await writeOnce(app.store, (db) => db.deleteFrom('sessions').where('token_hash', '=', hash).execute())
+  app.credentials.forget(hash)
 }
 
-/** The user behind a session token or an API key secret, or null. */
+/** The user behind a session token or an API key secret, or null (remembered for a moment: credentials.ts). */
 export async function authenticate(app: App, token: string): Promise<UserRow | null> {
   const db = app.store.db
-  if (token.startsWith('tks_')) {
-    const row = (await sessionUser(db, { hash: sha256(token) })).rows[0]
-    return row && num(row.expires_at) > Date.now() ? row : null
-  }
-  if (token.startsWith('sk_')) return (await keyUser(db, { hash: sha256(token) })).rows[0] ?? null
-  return null
+  const session = token.startsWith('tks_')
+  if (!session && !token.startsWith('sk_')) return null
+  const hash = sha256(token)
+  const found = await app.credentials.find(hash, async () => {
+    if (!session) {
+      const row = (await keyUser(db, { hash })).rows[0]
+      return row ? { user: row, expiresAt: null } : null
+    }
+    const row = (await sessionUser(db, { hash })).rows[0]
+    return row ? { user: row, expiresAt: num(row.expires_at) } : null
+  })
+  return found && (found.expiresAt === null || found.expiresAt > Date.now()) ? found.user : null
 }
 
 const USER_COLUMNS = [
@@ -304,6 +312,7 @@ export async function deleteApiKey(app: App, userId: string, id: string) {
       .where('deleted_at', 'is', null)
       .executeTakeFirst(),
   )
+  app.credentials.forgetUser(userId)
   if (Number(res.numUpdatedRows) !== 1) fail('resource_missing', `No such API key: ${id}.`)
   return { id, object: 'api_key' as const, deleted: true }
 }

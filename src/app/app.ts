@@ -20,6 +20,7 @@ import { applyTimers } from '../store/repos/timer-repo.ts'
 import type { DB } from '../store/schema.ts'
 import type { Clock } from './clock.ts'
 import type { Config } from './config.ts'
+import type { CredentialCache } from './credentials.ts'
 import type { GroupCommit } from './group-commit.ts'
 import { newId } from './ids.ts'
 import { DEFAULT_PAYMENT_METHOD, type PaymentRail } from './payment-rail.ts'
@@ -43,6 +44,8 @@ export interface App {
   readonly batcher?: GroupCommit | undefined
   /** How Idempotency-Keys in flight are claimed: in memory (SQLite) or as rows (PostgreSQL, many servers) */
   readonly claims: KeyClaims
+  /** The users behind session tokens and API keys, remembered for a second (credentials.ts) */
+  readonly credentials: CredentialCache
 }
 
 export interface IdempotentResponse {
