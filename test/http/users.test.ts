@@ -1,6 +1,8 @@
 /** Users, sessions, API keys, cookie auth with CSRF, and the login rate limit (SPEC §2, §10). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { call, DATABASES, startEnv, type TestEnv } from '../support/harness.ts'
+import { buildServer } from '../../src/http/server.ts'
+import { createRuntime } from '../../src/main.ts'
+import { call, DATABASES, silentLog, startEnv, type TestEnv } from '../support/harness.ts'
 import { expectError, get, ok, post, raw, user } from './helpers.ts'
 
 const PASSWORD = 'correct-horse-battery-9'
@@ -96,6 +98,23 @@ describe.each(DATABASES)('users and sessions on %s', (kind) => {
     expect(ok(await call(env, 'DELETE', '/v1/sessions/current', { token: s.token }))).toMatchObject({ deleted: true })
     expectError(await get(env, s.token, '/v1/me'), 401, 'authentication_required')
     expectError(await call(env, 'DELETE', '/v1/sessions/current', { token: s.token }), 401, 'authentication_required')
+  })
+
+  it('a logout reaches the other servers of the database within a second (credentials are remembered that long)', async () => {
+    // a second server with its own runtime on the same database, as `tranche serve` run twice
+    const rt2 = await createRuntime(env.config, { log: silentLog, store: env.rt.store })
+    const env2: TestEnv = { ...env, rt: rt2, server: await buildServer(rt2.app, { worker: rt2.worker }) }
+    try {
+      await env2.server.ready()
+      const u = await user(env, 'two-servers')
+      expect(ok(await get(env2, u.token, '/v1/me')).id).toBe(u.id) // now remembered by the second server
+      ok(await call(env, 'DELETE', '/v1/sessions/current', { token: u.token }))
+      expectError(await get(env, u.token, '/v1/me'), 401, 'authentication_required') // at once where it happened
+      await new Promise((r) => setTimeout(r, 1_050))
+      expectError(await get(env2, u.token, '/v1/me'), 401, 'authentication_required')
+    } finally {
+      await env2.server.close()
+    }
   })
 
   it('logging out with an API key is refused, not answered "deleted" while the key keeps working', async () => {
