@@ -173,7 +173,7 @@ export async function statement(
   if (page.startingAfter !== null) {
     // the cursor is a line of this statement: of this account and currency, within from and to
     const seq = /^jel_\d{1,15}$/.test(page.startingAfter) ? BigInt(page.startingAfter.slice(4)) : null
-    const found = seq === null ? undefined : await statementLines(app, userId, q, { seq: seq - 1n, balance: 0n }, 1)
+    const found = seq === null ? undefined : await statementLines(app, userId, q, seq - 1n, 1)
     if (seq === null || found?.[0]?.seq !== seq) return noCursor(page.startingAfter)
     at = { seq, balance: opening + (await sumOf(app, userId, q, { throughSeq: seq })) }
   }
@@ -218,7 +218,7 @@ async function sumOf(app: App, userId: string, q: StatementQuery, at: { before?:
 
 /** A page of up to `limit` lines after `at`, each with the running balance after it, and the balance at its end. */
 async function linesPage(app: App, userId: string, q: StatementQuery, at: StatementCursor, limit: number) {
-  const rows = await statementLines(app, userId, q, at, limit + 1)
+  const rows = await statementLines(app, userId, q, at.seq, limit + 1)
   let running = at.balance
   const lines = rows.slice(0, limit).map((r) => {
     running += r.amount
@@ -227,14 +227,8 @@ async function linesPage(app: App, userId: string, q: StatementQuery, at: Statem
   return { lines, hasMore: rows.length > limit, running }
 }
 
-/** Up to `limit` lines of the statement after the cursor's line, oldest first. */
-async function statementLines(
-  app: App,
-  userId: string,
-  q: StatementQuery,
-  after: StatementCursor | null,
-  limit: number,
-) {
+/** Up to `limit` lines of the statement after line `afterSeq` (null: from its first), oldest first. */
+async function statementLines(app: App, userId: string, q: StatementQuery, afterSeq: bigint | null, limit: number) {
   let lq = app.store.db
     .selectFrom('journal_lines as l')
     .innerJoin('journal_entries as e', 'e.id', 'l.entry_id')
@@ -243,7 +237,7 @@ async function statementLines(
     .where('l.currency', '=', q.currency)
   if (q.from !== null) lq = lq.where('l.created_at', '>=', BigInt(q.from))
   if (q.to !== null) lq = lq.where('l.created_at', '<', BigInt(q.to))
-  if (after?.seq != null) lq = lq.where('l.seq', '>', after.seq)
+  if (afterSeq !== null) lq = lq.where('l.seq', '>', afterSeq)
   const rows = await lq.orderBy('l.seq').limit(limit).execute()
   return rows.map((r) => ({
     seq: big(r.seq),
