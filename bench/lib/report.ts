@@ -49,6 +49,8 @@ export interface Target {
 export const n0 = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '–')
 export const n1 = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '–')
 export const n2 = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : '–')
+/** A ratio checked against a target: three decimals, so that 0.0988 does not read as a 0.10 that missed. */
+export const n3 = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : '–')
 export const pad = (s: string, w: number) => (s.length >= w ? s : s + ' '.repeat(w - s.length))
 export const lpad = (s: string, w: number) => (s.length >= w ? s : ' '.repeat(w - s.length) + s)
 
@@ -173,9 +175,9 @@ export function targetsOf(r: RunResults): Target[] {
     'ops/L ≥ 1.0 (SQLite FULL, group commit on)',
     mixOn && L ? mixOn.opsPerSec / L.commitsPerSec : null,
     (v) => v >= 1,
-    n2,
+    n3,
   )
-  add('ops/B ≥ 0.10', mixOn && B ? mixOn.opsPerSec / B.opsPerSec : null, (v) => v >= 0.1, n2)
+  add('ops/B ≥ 0.10', mixOn && B ? mixOn.opsPerSec / B.opsPerSec : null, (v) => v >= 0.1, n3)
   add(
     'p99 ≤ 25 ms at that throughput',
     mixOn ? mixOn.p99 : null,
@@ -187,7 +189,7 @@ export function targetsOf(r: RunResults): Target[] {
     'PostgreSQL mix ≥ 0.5 × raw commits',
     pg1 && pgRaw ? pg1.opsPerSec / pgRaw.commitsPerSec : null,
     (v) => v >= 0.5,
-    n2,
+    n3,
   )
   add(
     'timers ≥ 2,000/s',

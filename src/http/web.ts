@@ -1,6 +1,6 @@
 /**
  * The web app (web/dist, built by `npm run web:build`) served by the API server at `/`, with the single-page-app
- * fallback: any GET that is not an API path, a file or a server route answers index.html, so deep links
+ * fallback: a GET that is not an API path, a file or a server route answers index.html, so deep links
  * (/contracts/ctr_…) survive a reload. Also, behind options: `GET /v1/demo` (the demo accounts, only when this
  * process seeded them) and the `Tranche-Now` header (the API clock, so countdowns follow a manual test clock).
  */
