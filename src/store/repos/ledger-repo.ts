@@ -90,6 +90,11 @@ export function refuseNegative(balances: readonly { account: string; balance: Pa
 /**
  * Writes a command's entries with a few statements whatever their number (`postingRows`). A user account left below
  * zero by the whole command means a concurrent command spent the same money.
+ *
+ * The balance rows are written before the lines are numbered (in one statement, a data-modifying WITH that nothing
+ * reads runs after the main query). On PostgreSQL a balance row stays locked until its transaction commits, so the
+ * postings to one account commit in the order of their lines' numbers, and a statement paged by line numbers
+ * (`starting_after`) never passes over a line that commits later below its cursor.
  */
 export async function postEntries(db: Kysely<DB>, entries: readonly JournalEntry[], now: number) {
   const p = postingRows(entries, now)
@@ -99,10 +104,10 @@ export async function postEntries(db: Kysely<DB>, entries: readonly JournalEntry
     refuseNegative((await postAll(db, { entries: entryRows, lines, deltas: rows })).rows)
     return
   }
-  for (let i = 0; i < entryRows.length; i += CHUNK) await insertEntries(db, { rows: entryRows.slice(i, i + CHUNK) })
-  for (let i = 0; i < lines.length; i += CHUNK) await insertLines(db, { rows: lines.slice(i, i + CHUNK) })
   for (let i = 0; i < rows.length; i += CHUNK)
     refuseNegative((await addToBalances(db, { rows: rows.slice(i, i + CHUNK) })).rows)
+  for (let i = 0; i < entryRows.length; i += CHUNK) await insertEntries(db, { rows: entryRows.slice(i, i + CHUNK) })
+  for (let i = 0; i < lines.length; i += CHUNK) await insertLines(db, { rows: lines.slice(i, i + CHUNK) })
 }
 
 /** rows per multi-row statement: far below both databases' limits on parameters per statement */
