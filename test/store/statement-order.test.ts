@@ -62,17 +62,17 @@ describe.skipIf(!postgres)('journal lines of one account on PostgreSQL', () => {
       release = r
     })
     let holder = 0
-    const holding = new Promise<void>((resolve, reject) => {
-      db.transaction()
-        .execute(async (trx) => {
-          await sql`select 1 from accounts where account like 'ext:rail~%' and currency = 'USD' for update`.execute(trx)
-          holder = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]!.pid
-          resolve()
-          await released
-        })
-        .catch(reject)
+    let holds!: () => void
+    const holding = new Promise<void>((r) => {
+      holds = r
     })
-    await holding
+    const held = db.transaction().execute(async (trx) => {
+      await sql`select 1 from accounts where account like 'ext:rail~%' and currency = 'USD' for update`.execute(trx)
+      holder = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]!.pid
+      holds()
+      await released
+    })
+    await Promise.race([holding, held])
 
     // a posting of `count` lines to the account (one, or more than one statement takes) waits for a rail row
     const waiting = entry([
@@ -96,6 +96,7 @@ describe.skipIf(!postgres)('journal lines of one account on PostgreSQL', () => {
     ])
     await db.transaction().execute((trx) => postEntries(trx, [small], 0))
     release()
+    await held
     await posting
 
     const lines = await db
