@@ -179,6 +179,40 @@ describe('verify names what was corrupted by hand', () => {
     await expectOk()
   })
 
+  it('(b2) a journal line moved to another currency: its entry is off in both', async () => {
+    const line = await db()
+      .selectFrom('journal_lines')
+      .select(['seq', 'entry_id', 'currency', 'amount'])
+      .where('account', 'like', 'escrow:%')
+      .orderBy('seq', 'desc')
+      .executeTakeFirstOrThrow()
+    const other = line.currency === 'EUR' ? 'USD' : 'EUR'
+    const amount = big(line.amount)
+    await sql`UPDATE journal_lines SET currency = ${other} WHERE seq = ${line.seq}`.execute(db())
+    await expectProblems(
+      new RegExp(`^journal entry ${esc(line.entry_id)} does not balance in ${line.currency} \\(off by ${-amount}\\)$`),
+      new RegExp(`^journal entry ${esc(line.entry_id)} does not balance in ${other} \\(off by ${amount}\\)$`),
+    )
+    await sql`UPDATE journal_lines SET currency = ${line.currency} WHERE seq = ${line.seq}`.execute(db())
+    await expectOk()
+  })
+
+  it('(b3) lines added to an entry in a second currency that balance there: the entry is not named as off', async () => {
+    const line = await db()
+      .selectFrom('journal_lines')
+      .select(['seq', 'entry_id', 'currency', 'created_at'])
+      .orderBy('seq')
+      .executeTakeFirstOrThrow()
+    const other = line.currency === 'EUR' ? 'USD' : 'EUR'
+    await sql`INSERT INTO journal_lines (entry_id, account, currency, amount, created_at) VALUES
+      (${line.entry_id}, 'ext:rail', ${other}, -5, ${line.created_at}),
+      (${line.entry_id}, ${PLATFORM}, ${other}, 5, ${line.created_at})`.execute(db())
+    const report = await expectProblems(/has no balance row|holds .* but its entries sum to/)
+    expect(report.problems.filter((p) => p.includes(line.entry_id))).toEqual([])
+    await sql`DELETE FROM journal_lines WHERE entry_id = ${line.entry_id} AND currency = ${other}`.execute(db())
+    await expectOk()
+  })
+
   it('(c) an audit_log record text edited', async () => {
     const rows = await db().selectFrom('audit_log').select(['seq', 'id', 'record']).orderBy('seq').execute()
     const rec = rows[Math.floor(rows.length / 2)]!
