@@ -109,6 +109,7 @@ async function unbalancedEntries(db: Store['db']) {
       .groupBy(['entry_id', 'currency'])
       .having((eb) => eb.fn.sum('amount'), '!=', 0)
       .orderBy('entry_id')
+      .orderBy('currency')
       .execute()
     out.push(...rows)
   }
