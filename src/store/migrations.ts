@@ -1,6 +1,6 @@
 /**
  * Versioned migrations, run on start (and by `tranche migrate`). The same definitions serve SQLite and PostgreSQL;
- * the only difference is the auto-increment column, chosen by the dialect's capability flag.
+ * the differences are the auto-increment column and how an index carries a column it is not ordered by.
  */
 import { type CreateTableBuilder, type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
 
@@ -227,6 +227,24 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
       async up(db: AnyDb) {
         await db.schema.alterTable('webhook_endpoints').addColumn('previous_secret', 'text').execute()
         await db.schema.alterTable('webhook_endpoints').addColumn('previous_secret_until', 'bigint').execute()
+      },
+    },
+    // The account index also holds each line's amount, so that the sums per account (`verify`, which reads every
+    // line) are read from the index alone instead of from the table, line by line in the index's order: 600–800 →
+    // ~190 ms on 1,000,000 lines (SQLite, bench/README.md). Statements page by the same (account, currency, seq).
+    '005_journal_lines_account_amount': {
+      async up(db: AnyDb) {
+        await db.schema.dropIndex('journal_lines_account').execute()
+        if (dialect === 'postgres')
+          await sql`create index journal_lines_account on journal_lines (account, currency, seq) include (amount)`.execute(
+            db,
+          )
+        else
+          await db.schema
+            .createIndex('journal_lines_account')
+            .on('journal_lines')
+            .columns(['account', 'currency', 'seq', 'amount'])
+            .execute()
       },
     },
   }

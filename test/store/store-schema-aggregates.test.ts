@@ -52,6 +52,7 @@ describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (ada
       '002_audit_chains',
       '003_more_audit_chains',
       '004_webhook_secret_roll',
+      '005_journal_lines_account_amount',
     ])
     const head = await db.selectFrom('audit_head').selectAll().execute()
     expect(head).toHaveLength(AUDIT_CHAINS)
@@ -69,6 +70,7 @@ describe.each(ADAPTERS.map((make) => make()))('store conformance on $name', (ada
           '002_audit_chains',
           '003_more_audit_chains',
           '004_webhook_secret_roll',
+          '005_journal_lines_account_amount',
         ])
         await fresh.close()
       } finally {
