@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path'
 import { makeContract, makePair } from './lib/api.ts'
-import { LoadDriver } from './lib/load.ts'
+import { type Http, LoadDriver } from './lib/load.ts'
 import { cpuSeconds, live, startProcess, startTranche } from './lib/proc.ts'
 import { tempDir } from './lib/settings.ts'
 
@@ -46,7 +46,7 @@ try {
       const proc = route === 'hello' ? hello : tranche
       const { path, token: t } = target[route]!
       const driver = new LoadDriver([proc.origin], 32)
-      const script = async (http: Parameters<Parameters<LoadDriver['run']>[1]>[0]) => {
+      const script = async (http: Http) => {
         await http.call(route, 'GET', path, t ? { token: t } : {})
       }
       await driver.run(32, script, { warmupMs: 0, durationMs: 1_000 })

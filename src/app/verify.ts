@@ -15,10 +15,13 @@ export interface VerifyReport {
   readonly checked: { entries: number; lines: number; accounts: number; milestones: number; audit_records: number }
 }
 
+/** The most problems one report names (a ledger broken everywhere would otherwise be listed line by line). */
+const MAX_PROBLEMS = 200
+
 export async function verify(store: Store): Promise<VerifyReport> {
   const db = store.db
   const problems: string[] = []
-  const say = (p: string) => problems.length < 200 && problems.push(p)
+  const say = (p: string) => problems.length < MAX_PROBLEMS && problems.push(p)
 
   for (const u of await unbalancedEntries(db))
     say(`journal entry ${u.entry_id} does not balance in ${u.currency} (off by ${big(u.total)})`)
@@ -99,8 +102,8 @@ async function unbalancedEntries(db: Store['db']) {
     .having((eb) => eb.or([eb(eb.fn.sum('amount'), '!=', 0), eb(eb.fn.min('currency'), '!=', eb.fn.max('currency'))]))
     .execute()
   const out: { entry_id: string; currency: string; total: bigint }[] = []
-  // a few hundred at a time (far below the databases' limits on parameters); verify names at most 200 problems
-  for (let i = 0; i < suspects.length && out.length < 200; i += 500) {
+  // a few hundred at a time (far below the databases' limits on parameters), no more than verify names
+  for (let i = 0; i < suspects.length && out.length < MAX_PROBLEMS; i += 500) {
     const ids = suspects.slice(i, i + 500).map((s) => s.entry_id)
     const rows = await db
       .selectFrom('journal_lines')

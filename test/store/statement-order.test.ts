@@ -80,22 +80,25 @@ describe.skipIf(!postgres)('journal lines of one account on PostgreSQL', () => {
       ...Array.from({ length: count }, () => ({ account, amount: 1n })),
     ])
     const posting = db.transaction().execute((trx) => postEntries(trx, [waiting], 0))
-    const deadline = Date.now() + 10_000
-    for (;;) {
-      const { rows } = await sql<{ n: number }>`
-        select count(*)::int as n from pg_stat_activity where ${holder}::int = any(pg_blocking_pids(pid))`.execute(db)
-      if (rows[0]!.n > 0) break
-      if (Date.now() > deadline) throw new Error('the posting never waited for the rail')
-      await new Promise((r) => setTimeout(r, 20))
-    }
-
     // meanwhile a small posting to the same account, which needs nothing the holder holds, commits
     const small = entry([
       { account: payer, amount: -1n },
       { account, amount: 1n },
     ])
-    await db.transaction().execute((trx) => postEntries(trx, [small], 0))
-    release()
+    // the holder lets go whatever happens here, so that a failure cannot leave both transactions waiting
+    try {
+      const deadline = Date.now() + 10_000
+      for (;;) {
+        const { rows } = await sql<{ n: number }>`
+          select count(*)::int as n from pg_stat_activity where ${holder}::int = any(pg_blocking_pids(pid))`.execute(db)
+        if (rows[0]!.n > 0) break
+        if (Date.now() > deadline) throw new Error('the posting never waited for the rail')
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      await db.transaction().execute((trx) => postEntries(trx, [small], 0))
+    } finally {
+      release()
+    }
     await held
     await posting
 
