@@ -253,6 +253,11 @@ function retryable(e: unknown): boolean {
 export interface CommandOptions {
   readonly actor: Actor
   readonly idem?: IdempotentResponse | undefined
+  /**
+   * Everything the command does is in its transaction, so a group commit may run it twice (group-commit.ts): a due
+   * timer. Should it ever reach the payment rail (as `tx.app.rail`), the group commit makes sure it calls it once.
+   */
+  readonly replayable?: boolean
 }
 
 /**

@@ -19,7 +19,7 @@ const SYSTEM: Actor = { kind: 'system' }
  * and the other order would deadlock with it on PostgreSQL — aborting a command that may have charged the rail.
  */
 export async function runTimer(app: App, t: DueTimer): Promise<boolean> {
-  return run(app, { actor: SYSTEM }, async (tx) => {
+  return run(app, { actor: SYSTEM, replayable: true }, async (tx) => {
     const offer = t.kind === 'offer_expiry' ? await loadOffer(tx.db, t.payload.offerId!, tx.locks) : null
     const contract =
       t.kind === 'offer_expiry' || t.kind === 'hold_release'
