@@ -117,7 +117,7 @@ export class GroupCommit {
     }
   }
 
-  /** A replayable command without a savepoint: any failure rolls back the attempt (see the module comment). */
+  /** A replayable command without a savepoint: if it fails, the whole attempt is rolled back (module comment). */
   private async replayable(trx: Trx, job: Job): Promise<Outcome> {
     try {
       const r = await execute(trx, { ...job.app, rail: refusingRail }, job.opts, job.fn, false)
