@@ -34,9 +34,9 @@ describe('the WAL checkpointer', () => {
     const restart = restartWal(db, 5000)
     const checkpointer = await startCheckpointer(
       path,
-      () => {
+      (tried) => {
         asked++
-        restart()
+        restart(tried)
       },
       5,
       64,
@@ -104,7 +104,21 @@ describe('the WAL checkpointer', () => {
     db.pragma('synchronous = FULL')
     db.pragma('wal_autocheckpoint = 0')
     db.exec('create table t (id integer primary key, v text not null)')
-    const checkpointer = await startCheckpointer(path, restartWal(db, 5000), 5, 64)
+    const busy: number[] = [] // each RESTART's answer: 1 when it found another checkpoint running
+    const connection = {
+      get inTransaction() {
+        return db.inTransaction
+      },
+      get open() {
+        return db.open
+      },
+      pragma: (source: string) => {
+        const r = db.pragma(source)
+        if (source === 'wal_checkpoint(RESTART)') busy.push((r as { busy: number }[])[0]!.busy)
+        return r
+      },
+    }
+    const checkpointer = await startCheckpointer(path, restartWal(connection, 5000), 5, 64)
     const insert = db.prepare('insert into t (v) values (?)')
     const payload = 'x'.repeat(4000)
     let largest = 0
@@ -118,6 +132,10 @@ describe('the WAL checkpointer', () => {
     await checkpointer.stop()
     // without a restart the WAL would hold all 6,000 commits (over 24 MB)
     expect(largest).toBeLessThan(8_000_000)
+    // the worker waits while the main thread restarts the WAL: no RESTART meets its PASSIVE checkpoint (before it
+    // waited, one in four or five did, and the WAL grew past 8 MB in one run of three)
+    expect(busy.length).toBeGreaterThan(5)
+    expect(busy.filter((b) => b !== 0)).toEqual([])
     expect((db.prepare('select count(*) as n from t').get() as { n: number }).n).toBe(6000)
     db.close()
   })
