@@ -54,10 +54,13 @@ export async function openSqlite(
 /** BEGIN IMMEDIATE without SQLite's busy wait, which would sleep inside the call (`writeTransaction`). */
 function writeLock(raw: Database.Database, waitMs: number): WriteLock {
   const begin = raw.prepare('begin immediate')
+  // prepared once: `raw.pragma()` prepares its statement again on every call
+  const noWait = raw.prepare('PRAGMA busy_timeout = 0')
+  const wait = raw.prepare(`PRAGMA busy_timeout = ${waitMs}`)
   return {
     waitMs,
     tryBegin() {
-      raw.pragma('busy_timeout = 0')
+      noWait.get()
       try {
         begin.run()
         return true
@@ -65,7 +68,7 @@ function writeLock(raw: Database.Database, waitMs: number): WriteLock {
         if (String((e as { code?: unknown }).code ?? '').startsWith('SQLITE_BUSY')) return false
         throw e
       } finally {
-        raw.pragma(`busy_timeout = ${waitMs}`)
+        wait.get()
       }
     },
   }
