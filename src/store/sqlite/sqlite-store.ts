@@ -54,13 +54,10 @@ export async function openSqlite(
 /** BEGIN IMMEDIATE without SQLite's busy wait, which would sleep inside the call (`writeTransaction`). */
 function writeLock(raw: Database.Database, waitMs: number): WriteLock {
   const begin = raw.prepare('begin immediate')
-  // prepared once: `raw.pragma()` prepares its statement again on every call
-  const noWait = raw.prepare('PRAGMA busy_timeout = 0')
-  const wait = raw.prepare(`PRAGMA busy_timeout = ${waitMs}`)
   return {
     waitMs,
     tryBegin() {
-      noWait.get()
+      raw.pragma('busy_timeout = 0')
       try {
         begin.run()
         return true
@@ -68,7 +65,7 @@ function writeLock(raw: Database.Database, waitMs: number): WriteLock {
         if (String((e as { code?: unknown }).code ?? '').startsWith('SQLITE_BUSY')) return false
         throw e
       } finally {
-        wait.get()
+        raw.pragma(`busy_timeout = ${waitMs}`)
       }
     },
   }
