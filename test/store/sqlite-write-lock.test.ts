@@ -24,7 +24,10 @@ describe('SQLite write lock', () => {
     path = join(dir, 'tranche.db')
     store = await openSqlite(path, { busyTimeoutMs: WAIT_MS })
     const sqlite = store.sqlite!
-    busyTimeout = () => (sqlite.prepare('PRAGMA busy_timeout').get() as Record<string, unknown>).timeout
+    // SQLite reads (and sets) the busy timeout when a PRAGMA is compiled, not when it runs: a fresh text each time
+    // keeps the statement cache from answering with the value of an earlier compilation
+    let reads = 0
+    busyTimeout = () => (sqlite.prepare(`PRAGMA busy_timeout -- ${reads++}`).get() as Record<string, unknown>).timeout
     run = (sql) => sqlite.prepare(sql).run()
   })
 
