@@ -57,6 +57,9 @@ function writeLock(raw: Database.Database, waitMs: number): WriteLock {
   return {
     waitMs,
     tryBegin() {
+      // `raw.pragma()` compiles the statement on every call, and must: SQLite applies `busy_timeout = n` when the
+      // statement is compiled, so a statement prepared once does not set it again when run
+      // (test/store/sqlite-write-lock.test.ts)
       raw.pragma('busy_timeout = 0')
       try {
         begin.run()
